@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`.
+VENV := .venv
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
+
+.PHONY: setup demo test test-live lint ui sample clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+## Set up, then run the whole simulation on the embedded sample and print the release gate.
+demo: setup
+	$(VENV)/bin/deploysim demo
+
+## The default test suite (the live local-model tests are left to `make test-live`).
+test: setup
+	$(VENV)/bin/python -m pytest
+
+## Tests that start the real local model server.
+test-live: setup
+	$(VENV)/bin/python -m pytest -m live
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## The Dagster UI on the same instance the demo wrote to.
+ui: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+## Rebuild the bundled sample from the public data sets beside the checkout.
+sample: setup
+	$(VENV)/bin/python scripts/build_sample.py --shared ../shared/data --out data/sample
+
+clean:
+	rm -rf var

@@ -1,0 +1,190 @@
+"""deploysim command line: run the simulation, print a gate, serve the bundled local model."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from deploysim.settings import DATA_DIR, VAR_DIR
+
+_DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+"""
+
+
+def _prepare_instance_home() -> Path:
+    """A project-local DAGSTER_HOME, so runs and partitions persist and `dagster dev` sees them."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(VAR_DIR / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_DAGSTER_YAML)
+    return home
+
+
+def _apply_overrides(args: argparse.Namespace) -> None:
+    """Flags become the environment that orchestration.definitions reads, so the UI can use the same."""
+    for flag, variable in (
+        ("log", "DEPLOYSIM_LOG"),
+        ("registry", "DEPLOYSIM_REGISTRY"),
+        ("db", "DEPLOYSIM_DUCKDB"),
+        ("gate_policy", "DEPLOYSIM_GATE_POLICY"),
+    ):
+        value = getattr(args, flag, None)
+        if value:
+            os.environ[variable] = str(Path(value).resolve())
+
+
+def _print_gate(candidate: str) -> int:
+    import duckdb
+
+    from deploysim.settings import from_environment
+
+    database = from_environment().duckdb_path
+    with duckdb.connect(str(database), read_only=True) as con:
+        row = con.execute(
+            "SELECT verdict, markdown FROM release_gates WHERE partition_key = ?", [candidate]
+        ).fetchone()
+    if row is None:
+        print(f"no release gate for {candidate!r} in {database}; run `deploysim run` first", file=sys.stderr)
+        return 2
+    verdict, markdown = row
+    print(markdown)
+    return 1 if verdict == "block" else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    _apply_overrides(args)
+    home = _prepare_instance_home()
+    started = time.monotonic()
+
+    import dagster as dg
+
+    from deploysim.registry import load_registry
+    from deploysim.settings import from_environment
+    from orchestration.definitions import defs
+    from orchestration.partitions import model_versions_partitions_def
+
+    settings = from_environment()
+    registry = load_registry(settings.release_registry)
+    for rejected in registry.rejected:
+        print(
+            f"registry entry {rejected.index} ({rejected.version}) skipped: {rejected.reason}",
+            file=sys.stderr,
+        )
+    candidate = args.candidate or (registry.candidates[-1] if registry.candidates else None)
+    if candidate is None:
+        print(
+            "the registry has no candidate (a release with released_at: null); pass --candidate",
+            file=sys.stderr,
+        )
+        return 2
+    order = registry.simulated_versions
+    if candidate not in order:
+        print(f"{candidate!r} is not a simulated release (it needs a prior_version)", file=sys.stderr)
+        return 2
+    versions = order[: order.index(candidate) + 1] if args.history else [candidate]
+
+    instance = dg.DagsterInstance.get()
+    partitions_name = model_versions_partitions_def.name
+    known = set(instance.get_dynamic_partitions(partitions_name))
+    instance.add_dynamic_partitions(partitions_name, [v for v in order if v not in known])
+    print(f"[deploysim] registered {len(order)} model-version partitions in {home}")
+
+    job = defs.resolve_job_def("deployment_simulation_job")
+    run_config = {
+        "ops": {"conversation_sample": {"config": {"sample_size": args.sample_size, "seed": args.seed}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}},
+    }
+    gateway = defs.resources["model_gateway"]
+    with gateway.serving([registry.get(v) for v in versions]):
+        for version in versions:
+            print(
+                f"[deploysim] simulating {version} (prior {registry.prior_of(version).version}) ...",
+                flush=True,
+            )
+            step_started = time.monotonic()
+            result = job.execute_in_process(
+                partition_key=version, instance=instance, run_config=run_config, raise_on_error=False
+            )
+            if not result.success:
+                print(
+                    f"[deploysim] run {result.run_id} for {version} failed; see `dagster dev`",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"[deploysim] {version} done in {time.monotonic() - step_started:.0f}s", flush=True)
+    print()
+    status = _print_gate(candidate)
+    print(
+        f"\n[deploysim] finished in {time.monotonic() - started:.0f}s. Inspect lineage and metadata with:\n"
+        f"    DAGSTER_HOME={home} {Path(sys.executable).parent / 'dagster'} dev -w workspace.yaml\n"
+        f"  (or `make ui`), then open http://127.0.0.1:3000"
+    )
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deploysim", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_run_flags(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--log", help="production log: a .jsonl, .jsonl.gz or .parquet file, or a folder"
+        )
+        command.add_argument("--registry", help="release registry YAML")
+        command.add_argument("--gate-policy", help="release-gate policy YAML")
+        command.add_argument("--db", help="DuckDB file for all tables")
+        command.add_argument("--candidate", help="release to gate (default: the registry's candidate)")
+        command.add_argument(
+            "--sample-size", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SIZE", 200))
+        )
+        command.add_argument(
+            "--seed", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SEED", 20240409))
+        )
+        command.add_argument(
+            "--no-history",
+            dest="history",
+            action="store_false",
+            help="simulate only the candidate, not the earlier releases the backtest uses",
+        )
+        command.add_argument("--quiet", action="store_true", help="only warnings from the runs")
+
+    run_command = commands.add_parser("run", help="simulate and gate a candidate on your own data")
+    add_run_flags(run_command)
+    demo_command = commands.add_parser("demo", help="the whole simulation on the embedded sample")
+    add_run_flags(demo_command)
+    gate_command = commands.add_parser("gate", help="print a stored release gate; exit 1 on block")
+    gate_command.add_argument("candidate")
+    gate_command.add_argument("--db", help="DuckDB file")
+    serve_command = commands.add_parser("serve-local", help="serve the bundled SmolLM2 until interrupted")
+    serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
+
+    args = parser.parse_args(argv)
+    if args.command in ("run", "demo"):
+        if args.command == "demo":
+            os.environ.setdefault("DEPLOYSIM_LOG", str(DATA_DIR / "sample" / "production_log.jsonl.gz"))
+            os.environ.setdefault("DEPLOYSIM_REGISTRY", str(DATA_DIR / "releases.yaml"))
+        return run(args)
+    if args.command == "gate":
+        _apply_overrides(args)
+        return _print_gate(args.candidate)
+    if args.command == "serve-local":
+        from deploysim.local_model import serve_smollm2
+
+        with serve_smollm2(args.base_url, log_path=VAR_DIR / "local_model_server.log"):
+            print(f"SmolLM2-135M-Instruct answering at {args.base_url} (Ctrl-C to stop)")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The data contract for one production conversation, in OpenAI chat format."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Role = Literal["system", "user", "assistant", "tool"]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+
+# One letter per message: s=system, u=user, a=assistant reply, c=assistant tool call, t=tool result.
+# A served conversation is optional system messages, then exchanges of user message(s), optional
+# tool-call rounds and one assistant reply. It always ends on the reply that production served,
+# because that reply is what the simulation cuts off and regenerates.
+ROLE_ORDER_PATTERN = r"^s*(?:u+(?:ct+)*a)+$"
+_ROLE_ORDER = re.compile(ROLE_ORDER_PATTERN)
+
+
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: NonEmpty
+    arguments: str = Field(description="JSON-encoded arguments, exactly as the model emitted them.")
+
+
+class ToolCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: NonEmpty
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(BaseModel):
+    """One chat message. Unknown OpenAI fields (``refusal``, ``annotations``...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Role
+    content: str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _shape_matches_role(self) -> Message:
+        has_text = bool(self.content and self.content.strip())
+        if self.role in ("system", "user") and not has_text:
+            raise ValueError(f"{self.role} message has empty content")
+        if self.role == "assistant" and not has_text and not self.tool_calls:
+            raise ValueError("assistant message has neither content nor tool_calls")
+        if self.role != "assistant" and self.tool_calls:
+            raise ValueError(f"{self.role} message carries tool_calls")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("tool message has no tool_call_id")
+        return self
+
+    @property
+    def order_code(self) -> str:
+        if self.role == "assistant":
+            return "c" if self.tool_calls else "a"
+        return {"system": "s", "user": "u", "tool": "t"}[self.role]
+
+
+def role_sequence(messages: list[Message]) -> str:
+    return "".join(m.order_code for m in messages)
+
+
+class Conversation(BaseModel):
+    """One served conversation from the production log."""
+
+    model_config = ConfigDict(extra="ignore")
+    conversation_id: NonEmpty
+    model_version: NonEmpty = Field(description="The production model version that served the final turn.")
+    started_at: datetime
+    surface: NonEmpty = Field(description="Product surface the traffic came from, e.g. 'chat' or 'api'.")
+    locale: NonEmpty = "en"
+    consent_model_improvement: bool = Field(
+        description="Whether the user allowed use of this conversation for model improvement."
+    )
+    messages: list[Message] = Field(min_length=2)
+    tools: list[dict[str, Any]] | None = Field(
+        default=None, description="Tool schemas declared to the model, in OpenAI `tools` format."
+    )
+
+    @field_validator("started_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        # Logs without an offset are taken as UTC so windows compare consistently.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @model_validator(mode="after")
+    def _valid_dialogue(self) -> Conversation:
+        sequence = role_sequence(self.messages)
+        if not _ROLE_ORDER.match(sequence):
+            raise ValueError(
+                f"invalid role order {sequence!r}: expected system*, then (user+, tool rounds, assistant)+, "
+                "ending on an assistant reply"
+            )
+        open_calls: set[str] = set()
+        for message in self.messages:
+            if message.tool_calls:
+                open_calls = {call.id for call in message.tool_calls}
+            elif message.role == "tool" and message.tool_call_id not in open_calls:
+                raise ValueError(f"tool message answers unknown tool_call_id {message.tool_call_id!r}")
+        return self
+
+
+def messages_payload(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as the OpenAI API takes them: unset fields left out."""
+    return [m.model_dump(exclude_none=True) for m in messages]

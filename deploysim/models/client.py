@@ -1,0 +1,25 @@
+"""The one interface every model backend implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from deploysim.models.types import ChatRequest, ModelOutput
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    #: Where calls go, e.g. "openai:http://host/v1#model"; part of the cache key, never a secret.
+    endpoint: str
+    #: Whether completed calls are worth caching (remote calls are; archive look-ups are not).
+    cacheable: bool
+    #: Whether outputs are recorded production data (an archive): those are de-identified before they land.
+    replays_production: bool
+    usd_per_million_input_tokens: float
+    usd_per_million_output_tokens: float
+
+    async def generate(self, request: ChatRequest) -> ModelOutput:
+        """Complete one prefix, or raise ModelCallError once retries are exhausted."""
+        ...
+
+    async def aclose(self) -> None: ...

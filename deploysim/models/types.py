@@ -1,0 +1,49 @@
+"""Requests, outputs and classified errors shared by every model client."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from deploysim.hashing import prefix_hash
+from deploysim.registry import SamplingParams
+
+
+class ChatRequest(BaseModel):
+    """One prefix to complete: exactly what is sent to the model."""
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    sampling: SamplingParams = SamplingParams()
+
+    @property
+    def prefix_hash(self) -> str:
+        return prefix_hash(self.messages, self.tools)
+
+
+class ModelOutput(BaseModel):
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ErrorClass(StrEnum):
+    RATE_LIMIT = "rate_limit"
+    TRANSIENT = "transient"
+    FATAL = "fatal"
+    ARCHIVE_MISS = "archive_miss"
+
+
+class ModelCallError(Exception):
+    """A call that failed for good, with its class. Fatal errors stop a run early."""
+
+    def __init__(self, error_class: ErrorClass, message: str, *, stops_run: bool = False) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        #: Auth, quota or unknown-model errors: every further call would fail the same way.
+        self.stops_run = stops_run

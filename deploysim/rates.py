@@ -1,0 +1,96 @@
+"""Behaviour rates with intervals, and tests of the candidate against the prior model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.proportion import proportion_confint
+
+PER = 100_000
+ALPHA = 0.1
+
+
+def wilson_interval(count: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    low, high = proportion_confint(count, n, alpha=alpha, method="wilson")
+    return float(low), float(high)
+
+
+def rate_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (arm, model, surface, evaluator, category): count, n, rate per 100k and a 95% Wilson interval.
+
+    `scores` has one row per graded response and category, with a boolean `label`.
+    Surface "*" aggregates every surface.
+    """
+    keys = ["arm", "model_version", "evaluator", "evaluator_version", "category"]
+    overall = scores.assign(surface="*")
+    grouped = pd.concat([scores, overall]).groupby([*keys, "surface"], as_index=False)
+    table = grouped.agg(count=("label", "sum"), n=("label", "size"))
+    table["count"] = table["count"].astype(int)
+    intervals = [wilson_interval(c, n) for c, n in zip(table["count"], table["n"], strict=True)]
+    table["rate_per_100k"] = table["count"] / table["n"] * PER
+    table["ci_low_per_100k"] = [low * PER for low, _ in intervals]
+    table["ci_high_per_100k"] = [high * PER for _, high in intervals]
+    return table
+
+
+@dataclass(frozen=True)
+class ChangeTest:
+    category: str
+    n_paired: int
+    candidate_count: int
+    prior_count: int
+    fisher_odds_ratio: float
+    fisher_p: float
+    #: Prefixes where only the candidate / only the prior shows the behaviour.
+    candidate_only: int
+    prior_only: int
+    mcnemar_p: float
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        """The reference method's test: two-sided Fisher exact at alpha."""
+        return bool(self.fisher_p < self.alpha)
+
+    @property
+    def paired_significant(self) -> bool:
+        return bool(self.mcnemar_p < self.alpha)
+
+
+def change_test(paired: pd.DataFrame, category: str, alpha: float = ALPHA) -> ChangeTest:
+    """Candidate against prior on the prefixes both answered.
+
+    Fisher's exact test treats the arms as independent samples, as the reference method does;
+    McNemar uses the pairing (same prefix, both arms), which is more powerful.
+    `paired` has boolean columns `candidate` and `prior`, one row per shared prefix.
+    """
+    n = len(paired)
+    cand = int(paired["candidate"].sum())
+    prior = int(paired["prior"].sum())
+    if n == 0:
+        nan = float("nan")
+        return ChangeTest(category, 0, 0, 0, nan, nan, 0, 0, nan, alpha)
+    odds_ratio, fisher_p = fisher_exact([[cand, n - cand], [prior, n - prior]], alternative="two-sided")
+    candidate_only = int((paired["candidate"] & ~paired["prior"]).sum())
+    prior_only = int((~paired["candidate"] & paired["prior"]).sum())
+    both = int((paired["candidate"] & paired["prior"]).sum())
+    table = np.array([[both, candidate_only], [prior_only, n - both - candidate_only - prior_only]])
+    mcnemar_p = float(mcnemar(table, exact=True).pvalue)
+    return ChangeTest(
+        category=category,
+        n_paired=n,
+        candidate_count=cand,
+        prior_count=prior,
+        fisher_odds_ratio=float(odds_ratio),
+        fisher_p=float(fisher_p),
+        candidate_only=candidate_only,
+        prior_only=prior_only,
+        mcnemar_p=mcnemar_p,
+        alpha=alpha,
+    )

@@ -1,0 +1,35 @@
+"""Where things live. Every path can be moved by an environment variable; defaults are the embedded demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+VAR_DIR = Path(os.environ.get("DEPLOYSIM_VAR", PROJECT_ROOT / "var"))
+
+
+class Settings(BaseModel):
+    production_log: Path
+    release_registry: Path
+    gate_policy: Path
+    duckdb_path: Path
+    sample_size: int
+    sample_seed: int
+    evaluators: list[str]
+
+
+def from_environment() -> Settings:
+    env = os.environ.get
+    return Settings(
+        production_log=Path(env("DEPLOYSIM_LOG", DATA_DIR / "sample" / "production_log.jsonl.gz")),
+        release_registry=Path(env("DEPLOYSIM_REGISTRY", DATA_DIR / "releases.yaml")),
+        gate_policy=Path(env("DEPLOYSIM_GATE_POLICY", DATA_DIR / "gate_policy.yaml")),
+        duckdb_path=Path(env("DEPLOYSIM_DUCKDB", VAR_DIR / "deploysim.duckdb")),
+        sample_size=int(env("DEPLOYSIM_SAMPLE_SIZE", "200")),
+        sample_seed=int(env("DEPLOYSIM_SAMPLE_SEED", "20240409")),
+        evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", "refusal").split(",") if e],
+    )

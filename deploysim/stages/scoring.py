@@ -1,0 +1,90 @@
+"""Stage 4: grade production responses and both regenerations with the same evaluator code."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel
+
+from deploysim.store import replace_partition
+from evaluators.base import Evaluator, GradeItem
+
+
+class ScoringSummary(BaseModel):
+    graded: dict[str, int]
+    evaluators: dict[str, str]
+
+
+def _production_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
+    """Every served reply in the window: the observed production behaviour of the prior model."""
+    frame = con.execute(
+        """
+        SELECT c.conversation_id, c.model_version, c.surface, c.messages,
+               p.conversation_id IS NOT NULL AS in_sample
+        FROM conversations c
+        LEFT JOIN prefixes p USING (partition_key, conversation_id)
+        WHERE c.partition_key = ?
+        """,
+        [partition_key],
+    ).df()
+    messages = frame.pop("messages").map(json.loads)
+    frame["prefix"] = messages.map(lambda m: m[:-1])
+    frame["response"] = messages.map(lambda m: m[-1].get("content") or "")
+    frame["arm"] = "production"
+    return frame
+
+
+def _regenerated_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
+    frame = con.execute(
+        """
+        SELECT r.arm, r.model_version, r.conversation_id, p.surface, p.messages, r.content,
+               TRUE AS in_sample
+        FROM regenerations r JOIN prefixes p USING (partition_key, conversation_id)
+        WHERE r.partition_key = ? AND r.status = 'ok'
+        """,
+        [partition_key],
+    ).df()
+    frame["prefix"] = frame.pop("messages").map(json.loads)
+    frame["response"] = frame.pop("content").fillna("")
+    return frame
+
+
+def score_partition(
+    con: duckdb.DuckDBPyConnection, partition_key: str, evaluators: list[Evaluator]
+) -> ScoringSummary:
+    items = pd.concat(
+        [_production_items(con, partition_key), _regenerated_items(con, partition_key)], ignore_index=True
+    )
+    items["item_id"] = items["arm"] + ":" + items["conversation_id"]
+    grade_items = [
+        GradeItem(item_id=row.item_id, prefix=row.prefix, response=row.response)
+        for row in items.itertuples(index=False)
+    ]
+    meta = {row.item_id: row for row in items.itertuples(index=False)}
+    rows = []
+    for evaluator in evaluators:
+        for grade in evaluator.grade(grade_items):
+            item = meta[grade.item_id]
+            rows.append(
+                {
+                    "partition_key": partition_key,
+                    "arm": item.arm,
+                    "model_version": item.model_version,
+                    "conversation_id": item.conversation_id,
+                    "surface": item.surface,
+                    "in_sample": bool(item.in_sample),
+                    "evaluator": evaluator.name,
+                    "evaluator_version": evaluator.version,
+                    "category": grade.category,
+                    "label": grade.label,
+                    "detail": grade.detail,
+                    "score": grade.score,
+                }
+            )
+    replace_partition(con, "scores", partition_key, pd.DataFrame(rows))
+    return ScoringSummary(
+        graded={str(k): int(v) for k, v in items["arm"].value_counts().items()},
+        evaluators={e.name: e.version for e in evaluators},
+    )

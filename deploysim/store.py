@@ -1,0 +1,165 @@
+"""DuckDB tables of the pipeline. One row per conversation, prefix, response or score; never a partition."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from deploysim.models.cache import CACHE_DDL
+
+TABLES: dict[str, str] = {
+    "conversations": """
+        partition_key VARCHAR NOT NULL,
+        conversation_id VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        surface VARCHAR NOT NULL,
+        locale VARCHAR NOT NULL,
+        messages JSON NOT NULL,
+        tools JSON,
+        n_messages INTEGER NOT NULL,
+        role_sequence VARCHAR NOT NULL,
+        pii_entities INTEGER NOT NULL,
+        PRIMARY KEY (partition_key, conversation_id)
+    """,
+    "quarantine": """
+        partition_key VARCHAR,
+        source VARCHAR NOT NULL,
+        line_no INTEGER NOT NULL,
+        conversation_id VARCHAR,
+        reason VARCHAR NOT NULL,
+        excerpt VARCHAR NOT NULL
+    """,
+    "prefixes": """
+        partition_key VARCHAR NOT NULL,
+        conversation_id VARCHAR NOT NULL,
+        prefix_hash VARCHAR NOT NULL,
+        surface VARCHAR NOT NULL,
+        production_model VARCHAR NOT NULL,
+        messages JSON NOT NULL,
+        tools JSON,
+        production_response JSON NOT NULL,
+        PRIMARY KEY (partition_key, conversation_id)
+    """,
+    "regenerations": """
+        partition_key VARCHAR NOT NULL,
+        arm VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        conversation_id VARCHAR NOT NULL,
+        prefix_hash VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        content VARCHAR,
+        tool_calls JSON,
+        finish_reason VARCHAR,
+        error_class VARCHAR,
+        error_message VARCHAR,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        latency_ms DOUBLE,
+        cached BOOLEAN NOT NULL,
+        PRIMARY KEY (partition_key, arm, conversation_id)
+    """,
+    "scores": """
+        partition_key VARCHAR NOT NULL,
+        arm VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        conversation_id VARCHAR NOT NULL,
+        surface VARCHAR NOT NULL,
+        in_sample BOOLEAN NOT NULL,
+        evaluator VARCHAR NOT NULL,
+        evaluator_version VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        label BOOLEAN NOT NULL,
+        detail VARCHAR,
+        score DOUBLE
+    """,
+    "behavior_rates": """
+        partition_key VARCHAR NOT NULL,
+        arm VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        evaluator VARCHAR NOT NULL,
+        evaluator_version VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        surface VARCHAR NOT NULL,
+        count INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        rate_per_100k DOUBLE NOT NULL,
+        ci_low_per_100k DOUBLE,
+        ci_high_per_100k DOUBLE
+    """,
+    "change_tests": """
+        partition_key VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        n_paired INTEGER NOT NULL,
+        candidate_count INTEGER NOT NULL,
+        prior_count INTEGER NOT NULL,
+        fisher_odds_ratio DOUBLE,
+        fisher_p DOUBLE,
+        candidate_only INTEGER NOT NULL,
+        prior_only INTEGER NOT NULL,
+        mcnemar_p DOUBLE,
+        alpha DOUBLE NOT NULL,
+        production_count INTEGER NOT NULL
+    """,
+    "backtest": """
+        partition_key VARCHAR NOT NULL,
+        release VARCHAR NOT NULL,
+        prior_version VARCHAR NOT NULL,
+        surface VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        forecast_per_100k DOUBLE NOT NULL,
+        observed_per_100k DOUBLE NOT NULL,
+        prior_observed_per_100k DOUBLE NOT NULL,
+        prior_simulated_per_100k DOUBLE NOT NULL,
+        forecast_n INTEGER NOT NULL,
+        observed_n INTEGER NOT NULL,
+        fold_error DOUBLE NOT NULL,
+        persistence_fold_error DOUBLE NOT NULL,
+        predicted_direction INTEGER NOT NULL,
+        observed_direction INTEGER NOT NULL,
+        moved BOOLEAN NOT NULL
+    """,
+    "release_gates": """
+        partition_key VARCHAR PRIMARY KEY,
+        verdict VARCHAR NOT NULL,
+        gate JSON NOT NULL,
+        markdown VARCHAR NOT NULL
+    """,
+}
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, columns in TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    con.execute(CACHE_DDL)
+
+
+def replace_partition(
+    con: duckdb.DuckDBPyConnection, table: str, partition_key: str | None, frame: pd.DataFrame
+) -> int:
+    """Swap a partition's rows in one transaction, so a rerun never leaves duplicates or half a partition."""
+    if table not in TABLES:
+        raise KeyError(table)
+    columns = [
+        line.split()[0]
+        for line in TABLES[table].strip().splitlines()
+        if not line.strip().startswith("PRIMARY")
+    ]
+    missing = set(columns) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{table}: frame lacks columns {sorted(missing)}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if partition_key is None:
+            con.execute(f"DELETE FROM {table} WHERE partition_key IS NULL")
+        else:
+            con.execute(f"DELETE FROM {table} WHERE partition_key = ?", [partition_key])
+        if len(frame):
+            con.register("_incoming", frame[columns])
+            con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+            con.unregister("_incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(frame)

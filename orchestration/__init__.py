@@ -1,0 +1,1 @@
+"""Dagster wiring: partitions, resources, jobs and Definitions. Domain logic lives in deploysim/."""

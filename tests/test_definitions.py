@@ -1,0 +1,44 @@
+import dagster as dg
+
+from orchestration.definitions import defs
+
+
+def test_definitions_load_with_every_stage_and_check():
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    names = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert names == {
+        "deidentified_conversations",
+        "conversation_sample",
+        "regenerated_responses",
+        "evaluator_scores",
+        "behavior_rates",
+        "backtest_calibration",
+        "release_gate",
+    }
+    job = defs.resolve_job_def("deployment_simulation_job")
+    assert job.partitions_def.name == "model_versions"
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {
+        "conversations_satisfy_contract",
+        "conversations_contain_no_strict_pii",
+        "every_prefix_has_one_result_per_arm",
+        "every_response_is_graded",
+    } <= checks
+
+
+def test_every_asset_has_kinds_group_description_and_code_version():
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.kinds, spec.key
+        assert spec.group_name and spec.group_name != "default", spec.key
+        assert spec.description and "\n" not in spec.description, spec.key
+        assert spec.code_version, spec.key
+        assert spec.partitions_def is not None and spec.partitions_def.name == "model_versions"
+
+
+def test_blocking_checks_guard_each_handoff():
+    graph = defs.resolve_asset_graph()
+    blocking = {
+        key.asset_key.to_user_string() for key in graph.asset_check_keys if graph.get_check_spec(key).blocking
+    }
+    assert blocking == {"deidentified_conversations", "regenerated_responses", "evaluator_scores"}

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pandas as pd
+
+from deploysim.gate import (
+    GatePolicy,
+    ReleaseGate,
+    Thresholds,
+    Verdict,
+    judge_category,
+    load_policy,
+    overall_verdict,
+    to_markdown,
+)
+from deploysim.rates import change_test
+
+POLICY = GatePolicy(
+    policy_version=7,
+    alpha=0.1,
+    min_paired_prefixes=30,
+    default=Thresholds(warn_fold_increase=1.5, block_fold_increase=2.0),
+)
+
+
+def _test(candidate: int, prior: int, n: int = 200, both: int = 0):
+    paired = pd.DataFrame(
+        {
+            "candidate": [True] * candidate + [False] * (n - candidate),
+            "prior": [True] * both
+            + [False] * (candidate - both)
+            + [True] * (prior - both)
+            + [False] * (n - candidate - prior + both),
+        }
+    )
+    return change_test(paired, "refusal", alpha=POLICY.alpha)
+
+
+def test_significant_large_increase_blocks():
+    gate = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed_per_100k=2500.0)
+    assert gate.verdict is Verdict.BLOCK and gate.direction == "up" and gate.fold_change > 2
+
+
+def test_small_non_significant_change_passes_and_decrease_passes():
+    assert (
+        judge_category(_test(6, 5), POLICY.default, POLICY, prior_observed_per_100k=None).verdict
+        is Verdict.PASS
+    )
+    assert (
+        judge_category(_test(2, 20), POLICY.default, POLICY, prior_observed_per_100k=None).verdict
+        is Verdict.PASS
+    )
+
+
+def test_large_but_insignificant_increase_warns():
+    gate = judge_category(_test(3, 1), POLICY.default, POLICY, prior_observed_per_100k=None)
+    assert gate.verdict is Verdict.WARN
+
+
+def test_too_few_pairs_cannot_pass():
+    gate = judge_category(_test(0, 0, n=10), POLICY.default, POLICY, prior_observed_per_100k=None)
+    assert gate.verdict is Verdict.WARN and "shared prefixes" in gate.reason
+
+
+def test_overall_verdict_is_the_worst_and_markdown_shows_every_category():
+    block = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
+    ok = judge_category(_test(5, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
+    assert overall_verdict([ok, block]) is Verdict.BLOCK
+    report = ReleaseGate(
+        candidate="c",
+        prior="p",
+        policy_version=7,
+        verdict=Verdict.BLOCK,
+        categories=[ok, block],
+        backtest={"pairs": 0},
+    )
+    markdown = to_markdown(report)
+    assert "**BLOCK**" in markdown and markdown.count("| refusal |") == 2 and "policy version 7" in markdown
+
+
+def test_bundled_policy_loads():
+    policy = load_policy(Path(__file__).resolve().parents[1] / "data" / "gate_policy.yaml")
+    assert policy.alpha == 0.1
+    assert policy.for_category("unknown") == policy.default
