@@ -57,6 +57,20 @@ def _print_gate(candidate: str) -> int:
     return 1 if verdict == "block" else 0
 
 
+def build_archive(recorded: Path, out: Path) -> int:
+    import json
+
+    from deploysim.archive import archive_records, write_jsonl_gz
+    from deploysim.deid import Deidentifier
+
+    with recorded.open() as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    records = archive_records(rows, Deidentifier())
+    write_jsonl_gz(out, records)
+    print(f"wrote {len(records)} recorded responses to {out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     _apply_overrides(args)
     home = _prepare_instance_home()
@@ -120,10 +134,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"[deploysim] {version} done in {time.monotonic() - step_started:.0f}s", flush=True)
     print()
     status = _print_gate(candidate)
+    overrides = " ".join(
+        f"{name}={os.environ[name]}"
+        for name in ("DEPLOYSIM_LOG", "DEPLOYSIM_REGISTRY", "DEPLOYSIM_DUCKDB", "DEPLOYSIM_GATE_POLICY")
+        if name in os.environ and args.command == "run"
+    )
     print(
         f"\n[deploysim] finished in {time.monotonic() - started:.0f}s. Inspect lineage and metadata with:\n"
-        f"    DAGSTER_HOME={home} {Path(sys.executable).parent / 'dagster'} dev -w workspace.yaml\n"
-        f"  (or `make ui`), then open http://127.0.0.1:3000"
+        f"    {overrides + ' ' if overrides else ''}DAGSTER_HOME={home} "
+        f"{Path(sys.executable).parent / 'dagster'} dev -w workspace.yaml\n"
+        "  then open the address it prints (http://127.0.0.1:3000 unless that port is taken)."
     )
     return status
 
@@ -161,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     gate_command = commands.add_parser("gate", help="print a stored release gate; exit 1 on block")
     gate_command.add_argument("candidate")
     gate_command.add_argument("--db", help="DuckDB file")
+    archive_command = commands.add_parser(
+        "build-archive", help="key recorded responses by de-identified prefix hash, for an archive backend"
+    )
+    archive_command.add_argument(
+        "recorded", help='JSONL of {"messages": [prefix], "tools": [...], "response": {...}}'
+    )
+    archive_command.add_argument("--out", required=True, help="archive file to write (.jsonl.gz)")
     serve_command = commands.add_parser("serve-local", help="serve the bundled SmolLM2 until interrupted")
     serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
 
@@ -173,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gate":
         _apply_overrides(args)
         return _print_gate(args.candidate)
+    if args.command == "build-archive":
+        return build_archive(Path(args.recorded), Path(args.out))
     if args.command == "serve-local":
         from deploysim.local_model import serve_smollm2
 

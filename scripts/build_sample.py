@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import json
 import random
 import re
@@ -19,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from deploysim.archive import archive_records, write_jsonl_gz
 from deploysim.deid import Deidentifier
-from deploysim.hashing import prefix_hash
 
 SEED = 20240409
 #: (alpaca_eval results folder, registry version, release date), oldest first.
@@ -76,16 +75,6 @@ def _windows() -> list[tuple[str, datetime, datetime]]:
 def _timestamp(rng: random.Random, start: datetime, end: datetime) -> str:
     seconds = rng.uniform(0, (end - start).total_seconds())
     return (start + timedelta(seconds=int(seconds))).isoformat()
-
-
-def _write_jsonl_gz(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    # mtime=0 and a fixed filename keep the gzip bytes reproducible.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as handle:
-        for row in rows:
-            handle.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
-    path.write_bytes(buffer.getvalue())
 
 
 def build(shared: Path, out: Path) -> dict[str, int]:
@@ -144,28 +133,27 @@ def build(shared: Path, out: Path) -> dict[str, int]:
                 }
             )
     log.sort(key=lambda row: (row["started_at"], row["conversation_id"]))
-    _write_jsonl_gz(out / "production_log.jsonl.gz", log)
+    write_jsonl_gz(out / "production_log.jsonl.gz", log)
 
     # Archives: each version's recorded answer to every AlpacaEval instruction, keyed like the pipeline
     # keys a replayed prefix: the hash of the de-identified prefix.
     deidentifier = Deidentifier()
-    keys = [
-        prefix_hash(deidentifier.deidentify_messages([{"role": "user", "content": text}]).messages)
-        for text in instructions
-    ]
     for _, version, _ in CHAIN:
-        records = [
-            {"prefix_hash": key, "response": {"content": row["output"], "finish_reason": "stop"}}
-            for key, row in zip(keys, outputs[version], strict=True)
-        ]
-        _write_jsonl_gz(out / "archive" / f"{version}.jsonl.gz", records)
+        recorded = (
+            {
+                "messages": [{"role": "user", "content": text}],
+                "response": {"content": row["output"], "finish_reason": "stop"},
+            }
+            for text, row in zip(instructions, outputs[version], strict=True)
+        )
+        write_jsonl_gz(out / "archive" / f"{version}.jsonl.gz", archive_records(recorded, deidentifier))
 
     licences = out / "licenses"
     licences.mkdir(parents=True, exist_ok=True)
     for folder in ("alpaca_eval", "hh_rlhf_harmless_test", "oasst_en_100_trees"):
         shutil.copyfile(shared / folder / "LICENSE", licences / f"{folder}.LICENSE")
         shutil.copyfile(shared / folder / "SOURCE.txt", licences / f"{folder}.SOURCE.txt")
-    return {"conversations": len(log), "archive_records": len(keys) * len(CHAIN)}
+    return {"conversations": len(log), "archive_records": len(instructions) * len(CHAIN)}
 
 
 def main() -> None:

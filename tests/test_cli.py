@@ -1,0 +1,68 @@
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from deploysim.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+def test_bring_your_own_log_and_registry(tmp_path, monkeypatch, capsys):
+    """The README's own-data walkthrough: build archives, run, print the gate."""
+    work = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, work, ignore=shutil.ignore_patterns("archive"))
+    for version in ("assistant-v1", "assistant-v2", "assistant-v3"):
+        assert (
+            main(
+                [
+                    "build-archive",
+                    str(work / "recorded" / f"{version}.jsonl"),
+                    "--out",
+                    str(work / "archive" / f"{version}.jsonl.gz"),
+                ]
+            )
+            == 0
+        )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    for variable in ("DEPLOYSIM_LOG", "DEPLOYSIM_REGISTRY", "DEPLOYSIM_DUCKDB"):
+        monkeypatch.delenv(variable, raising=False)
+    database = tmp_path / "own.duckdb"
+    status = main(
+        [
+            "run",
+            "--log",
+            str(work / "production_log.jsonl"),
+            "--registry",
+            str(work / "releases.yaml"),
+            "--db",
+            str(database),
+            "--candidate",
+            "assistant-v3",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "## Release gate: assistant-v3 (prior assistant-v2)" in out
+    assert "| refusal |" in out
+    with duckdb.connect(str(database), read_only=True) as con:
+        windows = dict(
+            con.execute("SELECT partition_key, count(*) FROM conversations GROUP BY ALL").fetchall()
+        )
+        # v1 served 3 conversations; v2 served 5, one of which opted out of model-improvement use.
+        assert windows == {"assistant-v2": 3, "assistant-v3": 4}
+        statuses = dict(
+            con.execute(
+                "SELECT status, count(*) FROM regenerations "
+                "WHERE partition_key = 'assistant-v3' AND arm = 'candidate' GROUP BY ALL"
+            ).fetchall()
+        )
+        # The candidate's archive covers three single-turn prefixes; the tool conversation is a recorded miss.
+        assert statuses == {"ok": 3, "miss": 1}
+        email = con.execute(
+            "SELECT count(*) FROM conversations WHERE messages::VARCHAR LIKE '%jo.lee@%'"
+        ).fetchone()
+        assert email == (0,)
+    assert main(["gate", "assistant-v3", "--db", str(database)]) == 0
+    assert main(["gate", "no-such-version", "--db", str(database)]) == 2

@@ -1,0 +1,85 @@
+import socket
+
+import dagster as dg
+import duckdb
+import pytest
+
+from deploysim.local_model import LocalModelError, serve_smollm2
+from deploysim.models.openai_client import OpenAICompatibleClient
+from deploysim.models.runner import run_requests
+from deploysim.models.types import ChatRequest
+from deploysim.registry import OpenAIBackend, SamplingParams
+from deploysim.settings import DATA_DIR, Settings
+from orchestration.definitions import build_defs
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_taken_port_gives_a_clear_error():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with (
+            pytest.raises(LocalModelError, match=f"port {port} .* is taken"),
+            serve_smollm2(f"http://127.0.0.1:{port}/v1", ready_timeout_s=5),
+        ):
+            pass
+
+
+@pytest.mark.live
+def test_smollm2_answers_concurrent_requests_through_the_openai_sdk():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    backend = OpenAIBackend(
+        base_url=url, model="smollm2-135m-instruct", sampling=SamplingParams(max_tokens=24)
+    )
+    prompts = ["What is the capital of France?", "Name a primary colour.", "Say hello.", "What is 2 + 2?"]
+    items = [
+        (str(i), ChatRequest(messages=[{"role": "user", "content": p}], sampling=backend.sampling))
+        for i, p in enumerate(prompts)
+    ]
+    with serve_smollm2(url):
+        results = []
+        usage = run_requests(
+            OpenAICompatibleClient(backend), items, cache=None, concurrency=4, on_result=results.append
+        )
+    # Concurrent requests must not come back empty (the server runs with request interruption off).
+    assert len(results) == 4 and all(r.output and r.output.content for r in results)
+    assert usage.calls == 4 and usage.completion_tokens > 0 and usage.prompt_tokens > 0
+
+
+@pytest.mark.live
+def test_candidate_partition_runs_end_to_end_on_the_local_model(tmp_path):
+    port = _free_port()
+    registry = (DATA_DIR / "releases.yaml").read_text().replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+    registry = registry.replace("path: sample/", f"path: {DATA_DIR}/sample/")
+    (tmp_path / "releases.yaml").write_text(registry)
+    settings = Settings(
+        production_log=DATA_DIR / "sample" / "production_log.jsonl.gz",
+        release_registry=tmp_path / "releases.yaml",
+        gate_policy=DATA_DIR / "gate_policy.yaml",
+        duckdb_path=tmp_path / "live.duckdb",
+        sample_size=4,
+        sample_seed=3,
+        evaluators=["refusal"],
+    )
+    defs = build_defs(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("model_versions", ["smollm2-135m-instruct"])
+        result = defs.resolve_job_def("deployment_simulation_job").execute_in_process(
+            partition_key="smollm2-135m-instruct",
+            instance=instance,
+            run_config={"ops": {"conversation_sample": {"config": {"sample_size": 4, "seed": 3}}}},
+        )
+        assert result.success
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT status, content, completion_tokens FROM regenerations WHERE arm = 'candidate'"
+        ).fetchall()
+        assert len(rows) == 4
+        assert all(status == "ok" and content and tokens > 0 for status, content, tokens in rows)
+        assert con.execute("SELECT verdict FROM release_gates").fetchone()[0] in {"pass", "warn", "block"}
