@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 VENV := .venv
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
+DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
 .PHONY: setup demo test test-live lint ui sample clean
 
@@ -30,7 +30,7 @@ lint: setup
 ## The Dagster UI on the same instance the demo wrote to.
 ui: setup
 	mkdir -p $(DAGSTER_HOME)
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml
 
 ## Rebuild the bundled sample from the public data sets beside the checkout.
 sample: setup

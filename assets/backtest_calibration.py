@@ -5,6 +5,7 @@ from assets.behavior_rates import behavior_rates
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.backtest import run_backtest
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ReleaseRegistryResource
 
 
@@ -15,6 +16,7 @@ class BacktestConfig(dg.Config):
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[behavior_rates],
     kinds={"duckdb", "python"},
     group_name="release",

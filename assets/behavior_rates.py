@@ -5,11 +5,13 @@ from assets.evaluator_scores import evaluator_scores
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.rates import compute_rates
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource, GatePolicyResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[evaluator_scores],
     kinds={"duckdb", "scipy"},
     group_name="evaluation",

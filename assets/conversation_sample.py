@@ -5,6 +5,7 @@ from assets.deidentified_conversations import deidentified_conversations
 from assets.metadata import release_metadata
 from deploysim.stages.sampling import sample_window
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ReleaseRegistryResource
 
 
@@ -15,6 +16,7 @@ class SampleConfig(dg.Config):
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[deidentified_conversations],
     kinds={"duckdb", "python"},
     group_name="simulation",

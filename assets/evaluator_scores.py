@@ -6,11 +6,13 @@ from assets.metadata import release_metadata
 from assets.regenerated_responses import regenerated_responses
 from deploysim.stages.scoring import score_partition
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[deidentified_conversations, regenerated_responses],
     kinds={"duckdb", "python"},
     group_name="evaluation",

@@ -5,11 +5,13 @@ from assets.conversation_sample import conversation_sample
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.regeneration import Arm, regenerate
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ModelGatewayResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[conversation_sample],
     kinds={"duckdb", "openai"},
     group_name="simulation",

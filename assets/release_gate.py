@@ -6,11 +6,13 @@ from assets.behavior_rates import behavior_rates
 from assets.metadata import release_metadata
 from deploysim.stages.gate import build_gate
 from orchestration.partitions import model_versions_partitions_def
+from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import GatePolicyResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
+    pool=DUCKDB_POOL,
     deps=[behavior_rates, backtest_calibration],
     kinds={"duckdb", "python"},
     group_name="release",

@@ -11,8 +11,13 @@ from pathlib import Path
 from deploysim.settings import DATA_DIR, VAR_DIR
 
 _DAGSTER_YAML = """\
+# Written by deploysim; replace this file to configure the instance yourself (e.g. Postgres storage).
 telemetry:
   enabled: false
+concurrency:
+  pools:
+    # DuckDB allows one writer: steps in the `duckdb` pool run one at a time across all runs.
+    default_limit: 1
 """
 
 
@@ -21,7 +26,7 @@ def _prepare_instance_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(VAR_DIR / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text().startswith("# Written by deploysim"):
         config.write_text(_DAGSTER_YAML)
     return home
 

@@ -42,3 +42,12 @@ def test_blocking_checks_guard_each_handoff():
         key.asset_key.to_user_string() for key in graph.asset_check_keys if graph.get_check_spec(key).blocking
     }
     assert blocking == {"deidentified_conversations", "regenerated_responses", "evaluator_scores"}
+
+
+def test_every_step_that_opens_duckdb_is_in_the_duckdb_pool():
+    from orchestration.pools import DUCKDB_POOL
+
+    for asset in defs.assets:
+        assert asset.op.pool == DUCKDB_POOL, asset.key
+    for check in defs.asset_checks:
+        assert check.op.pool == DUCKDB_POOL, check.check_keys
