@@ -85,10 +85,11 @@ def run(args: argparse.Namespace) -> int:
 
     from deploysim.registry import load_registry
     from deploysim.settings import from_environment
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_defs
     from orchestration.partitions import model_versions_partitions_def
 
     settings = from_environment()
+    defs = build_defs(settings)
     registry = load_registry(settings.release_registry)
     for rejected in registry.rejected:
         print(
