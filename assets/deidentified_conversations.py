@@ -42,7 +42,13 @@ def deidentified_conversations(
         metadata={
             **release_metadata(release, prior),
             "dagster/row_count": summary.accepted,
-            **{f"rows.{k}": v for k, v in summary.model_dump().items() if isinstance(v, int)},
+            # rows.read = rows.in_window + rows.other_windows + rows.unroutable, and
+            # rows.in_window = rows.accepted + rows.quarantined + rows.excluded_no_consent.
+            **{
+                f"rows.{k.removeprefix('rows_')}": v
+                for k, v in summary.model_dump().items()
+                if isinstance(v, int)
+            },
             "pii.entity_counts": dg.MetadataValue.json(summary.entity_counts),
             "pii.redacted_conversation_share": round(
                 summary.redacted_conversations / max(summary.accepted, 1), 4

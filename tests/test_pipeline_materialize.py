@@ -53,10 +53,11 @@ def test_whole_chain_materializes_for_history_and_candidate(tmp_path):
         assert ingest["model_version"] == "cand" and ingest["prior_version"] == "r1"
         assert ingest["rows.accepted"] == 20 and ingest["rows.quarantined"] == 1
         assert (
-            ingest["rows.rows_in_window"]
+            ingest["rows.in_window"]
             == ingest["rows.accepted"] + ingest["rows.quarantined"] + ingest["rows.excluded_no_consent"]
         )
-        assert ingest["rows.rows_unroutable"] == 1
+        assert ingest["rows.unroutable"] == 1
+        assert ingest["rows.read"] == ingest["rows.in_window"] + ingest["rows.other_windows"] + 1
         assert ingest["pii.entity_counts"]["EMAIL_ADDRESS"] >= 5
 
         sample = metadata("conversation_sample", "cand")

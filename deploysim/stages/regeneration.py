@@ -45,9 +45,8 @@ def _status(result: CallResult) -> str:
     return "miss" if result.error_class == ErrorClass.ARCHIVE_MISS else "failed"
 
 
-def load_requests(
-    con: duckdb.DuckDBPyConnection, partition_key: str
-) -> list[tuple[str, str, dict, list | None]]:
+def load_requests(con: duckdb.DuckDBPyConnection, partition_key: str) -> list[tuple[str, str, str, str]]:
+    """(conversation_id, prefix_hash, messages JSON, tools JSON) of the sampled prefixes."""
     return con.execute(
         "SELECT conversation_id, prefix_hash, messages, tools FROM prefixes WHERE partition_key = ? "
         "ORDER BY conversation_id",
