@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploysim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add_run_flags(command: argparse.ArgumentParser) -> None:
+    def add_run_flags(command: argparse.ArgumentParser, sample_size: int) -> None:
         command.add_argument(
             "--log", help="production log: a .jsonl, .jsonl.gz or .parquet file, or a folder"
         )
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--db", help="DuckDB file for all tables")
         command.add_argument("--candidate", help="release to gate (default: the registry's candidate)")
         command.add_argument(
-            "--sample-size", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SIZE", 200))
+            "--sample-size", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SIZE", sample_size))
         )
         command.add_argument(
             "--seed", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SEED", 20240409))
@@ -181,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--quiet", action="store_true", help="only warnings from the runs")
 
     run_command = commands.add_parser("run", help="simulate and gate a candidate on your own data")
-    add_run_flags(run_command)
+    add_run_flags(run_command, sample_size=200)
     demo_command = commands.add_parser("demo", help="the whole simulation on the embedded sample")
-    add_run_flags(demo_command)
+    # The embedded candidate generates about 35 tokens/s here (benchmarks/local_model_throughput.py),
+    # so the demo samples fewer prefixes per release.
+    add_run_flags(demo_command, sample_size=120)
     gate_command = commands.add_parser("gate", help="print a stored release gate; exit 1 on block")
     gate_command.add_argument("candidate")
     gate_command.add_argument("--db", help="DuckDB file")

@@ -17,8 +17,6 @@ class Settings(BaseModel):
     release_registry: Path
     gate_policy: Path
     duckdb_path: Path
-    sample_size: int
-    sample_seed: int
     evaluators: list[str]
 
 
@@ -29,7 +27,5 @@ def from_environment() -> Settings:
         release_registry=Path(env("DEPLOYSIM_REGISTRY", DATA_DIR / "releases.yaml")),
         gate_policy=Path(env("DEPLOYSIM_GATE_POLICY", DATA_DIR / "gate_policy.yaml")),
         duckdb_path=Path(env("DEPLOYSIM_DUCKDB", VAR_DIR / "deploysim.duckdb")),
-        sample_size=int(env("DEPLOYSIM_SAMPLE_SIZE", "200")),
-        sample_seed=int(env("DEPLOYSIM_SAMPLE_SEED", "20240409")),
         evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", "refusal").split(",") if e],
     )

@@ -16,10 +16,12 @@ fi
 
 # llama.cpp ships no binary wheel, so it is compiled here. The CPU flags are chosen explicitly: a plain
 # -march=native build can use AMX instructions that virtual machines advertise but do not allow.
-if grep -qw avx512f /proc/cpuinfo && grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512vbmi /proc/cpuinfo; then
-  cpu_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
--DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-elif grep -qw avx2 /proc/cpuinfo; then
+has() { grep -qw "$1" /proc/cpuinfo; }
+if has avx512f && has avx512vbmi && has avx512_vnni && has avx512_bf16 && has avx_vnni; then
+  cpu_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX_VNNI=ON \
+-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON \
+-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+elif has avx2 && has fma && has f16c; then
   cpu_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 else
   cpu_flags="-DGGML_NATIVE=OFF"

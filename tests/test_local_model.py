@@ -63,8 +63,6 @@ def test_candidate_partition_runs_end_to_end_on_the_local_model(tmp_path):
         release_registry=tmp_path / "releases.yaml",
         gate_policy=DATA_DIR / "gate_policy.yaml",
         duckdb_path=tmp_path / "live.duckdb",
-        sample_size=4,
-        sample_seed=3,
         evaluators=["refusal"],
     )
     defs = build_defs(settings)

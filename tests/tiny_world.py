@@ -84,7 +84,5 @@ def build(root: Path) -> Settings:
         release_registry=root / "releases.yaml",
         gate_policy=DATA_DIR / "gate_policy.yaml",
         duckdb_path=root / "deploysim.duckdb",
-        sample_size=15,
-        sample_seed=1,
         evaluators=["refusal"],
     )
