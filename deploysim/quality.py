@@ -5,6 +5,7 @@ GX takes seconds to import, so it is imported inside the functions, never at mod
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -95,3 +96,58 @@ def validate_conversations(frame: pd.DataFrame) -> QualityReport:
         gxe.ExpectColumnValuesToNotBeNull(column="started_at"),
     ]
     return _validate(frame, "conversations", expectations)
+
+
+class PiiScan(BaseModel):
+    conversations_scanned: int
+    flagged_ids: list[str]
+    hits_by_type: dict[str, int]
+
+
+def scan_for_strict_pii(rows: list[tuple[str, str]], deidentifier: Any) -> PiiScan:
+    """Re-scan de-identified (conversation_id, messages JSON) rows; only ids and types are reported."""
+    hits: dict[str, int] = {}
+    flagged = []
+    for conversation_id, messages in rows:
+        texts = []
+        for message in json.loads(messages):
+            texts.append(message.get("content") or "")
+            texts += [call["function"]["arguments"] for call in message.get("tool_calls") or []]
+        found = [hit for text in texts for hit in deidentifier.strict_hits(text)]
+        for hit in found:
+            hits[hit.entity_type] = hits.get(hit.entity_type, 0) + 1
+        if found:
+            flagged.append(conversation_id)
+    return PiiScan(conversations_scanned=len(rows), flagged_ids=flagged, hits_by_type=hits)
+
+
+class Completeness(BaseModel):
+    prefixes: int
+    missing_results: int
+    duplicated_results: int
+
+    @property
+    def complete(self) -> bool:
+        return self.prefixes > 0 and self.missing_results == 0 and self.duplicated_results == 0
+
+
+def regeneration_completeness(
+    con: Any, partition_key: str, arms: tuple[str, ...] = ("candidate", "prior")
+) -> Completeness:
+    """Every sampled prefix must have exactly one result (response or recorded failure) in every arm."""
+    prefixes, missing, duplicated = con.execute(
+        """
+        WITH expected AS (
+            SELECT p.conversation_id, a.arm FROM prefixes p, (SELECT unnest($2) AS arm) a
+            WHERE p.partition_key = $1
+        ), got AS (
+            SELECT conversation_id, arm, count(*) AS n FROM regenerations
+            WHERE partition_key = $1 GROUP BY ALL
+        )
+        SELECT (SELECT count(*) FROM prefixes WHERE partition_key = $1),
+               (SELECT count(*) FROM expected LEFT JOIN got USING (conversation_id, arm) WHERE got.n IS NULL),
+               (SELECT count(*) FROM got WHERE n > 1)
+        """,
+        [partition_key, list(arms)],
+    ).fetchone()
+    return Completeness(prefixes=prefixes, missing_results=missing, duplicated_results=duplicated)

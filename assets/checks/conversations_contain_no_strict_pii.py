@@ -1,9 +1,8 @@
-import json
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.deidentified_conversations import deidentified_conversations
+from deploysim.quality import scan_for_strict_pii
 from orchestration.partitions import model_versions_partitions_def
 from orchestration.pools import DUCKDB_POOL
 
@@ -25,30 +24,14 @@ def conversations_contain_no_strict_pii(
             "SELECT conversation_id, messages FROM conversations WHERE partition_key = ?",
             [context.partition_key],
         ).fetchall()
-    scanner = Deidentifier()
-    hits: dict[str, int] = {}
-    flagged: list[str] = []
-    for conversation_id, messages in rows:
-        found = [
-            hit
-            for message in json.loads(messages)
-            for text in [
-                message.get("content") or "",
-                *(c["function"]["arguments"] for c in message.get("tool_calls") or []),
-            ]
-            for hit in scanner.strict_hits(text)
-        ]
-        for hit in found:
-            hits[hit.entity_type] = hits.get(hit.entity_type, 0) + 1
-        if found:
-            flagged.append(conversation_id)
+    scan = scan_for_strict_pii(rows, Deidentifier())
     # Only ids and entity types are reported: the matched text itself must not reach a log.
     return dg.AssetCheckResult(
-        passed=not flagged,
+        passed=not scan.flagged_ids,
         metadata={
-            "conversations_scanned": len(rows),
-            "conversations_flagged": len(flagged),
-            "hits_by_type": dg.MetadataValue.json(hits),
-            "flagged_ids": dg.MetadataValue.json(flagged[:20]),
+            "conversations_scanned": scan.conversations_scanned,
+            "conversations_flagged": len(scan.flagged_ids),
+            "hits_by_type": dg.MetadataValue.json(scan.hits_by_type),
+            "flagged_ids": dg.MetadataValue.json(scan.flagged_ids[:20]),
         },
     )
