@@ -32,6 +32,8 @@ class GatePolicy(BaseModel):
     policy_version: int
     alpha: float = Field(gt=0.0, lt=1.0)
     min_paired_prefixes: int = Field(ge=1)
+    #: Share of the candidate's answered prefixes the prior control must also answer to vouch for them.
+    min_control_coverage: float = Field(ge=0.0, le=1.0)
     default: Thresholds
     categories: dict[str, Thresholds] = {}
 
@@ -59,13 +61,61 @@ class CategoryGate(BaseModel):
     reason: str
 
 
+class SurfaceRate(BaseModel):
+    category: str
+    surface: str
+    arm: str
+    count: int
+    n: int
+    rate_per_100k: float
+    ci_per_100k: tuple[float, float]
+
+
+class Coverage(BaseModel):
+    """How much of the candidate's traffic the prior control could replay."""
+
+    candidate_answered: int
+    paired: int
+    uncovered_surfaces: list[str]
+    verdict: Verdict
+    reason: str
+
+    @property
+    def share(self) -> float:
+        return self.paired / self.candidate_answered if self.candidate_answered else 0.0
+
+
 class ReleaseGate(BaseModel):
     candidate: str
     prior: str
     policy_version: int
     verdict: Verdict
     categories: list[CategoryGate]
+    coverage: Coverage
+    surface_rates: list[SurfaceRate]
     backtest: dict[str, float | int | None]
+
+
+def judge_coverage(
+    candidate_answered: int, paired: int, uncovered_surfaces: list[str], policy: GatePolicy
+) -> Coverage:
+    share = paired / candidate_answered if candidate_answered else 0.0
+    if share < policy.min_control_coverage:
+        verdict = Verdict.WARN
+        reason = (
+            f"the prior control answered {paired} of the candidate's {candidate_answered} prefixes "
+            f"({share:.0%} < {policy.min_control_coverage:.0%})"
+            + (f"; no control on surface {', '.join(uncovered_surfaces)}" if uncovered_surfaces else "")
+        )
+    else:
+        verdict, reason = Verdict.PASS, f"the prior control answered {share:.0%} of the candidate's prefixes"
+    return Coverage(
+        candidate_answered=candidate_answered,
+        paired=paired,
+        uncovered_surfaces=uncovered_surfaces,
+        verdict=verdict,
+        reason=reason,
+    )
 
 
 def judge_category(
@@ -118,8 +168,9 @@ def judge_category(
     )
 
 
-def overall_verdict(categories: list[CategoryGate]) -> Verdict:
-    return max((c.verdict for c in categories), key=_SEVERITY.__getitem__, default=Verdict.WARN)
+def overall_verdict(categories: list[CategoryGate], coverage: Coverage) -> Verdict:
+    verdicts = [c.verdict for c in categories] or [Verdict.WARN]
+    return max([*verdicts, coverage.verdict], key=_SEVERITY.__getitem__)
 
 
 def _fmt(value: float | None) -> str:
@@ -146,6 +197,25 @@ def to_markdown(gate: ReleaseGate) -> str:
             f"{c.direction} {c.fold_change:.2f}x | {c.fisher_p:.3g} | {c.mcnemar_p:.3g} | "
             f"**{c.verdict.value}**: {c.reason} |"
         )
+    lines += ["", f"Control coverage: **{gate.coverage.verdict.value}**: {gate.coverage.reason}.", ""]
+    lines += [
+        "### Rates by surface",
+        "",
+        "Each arm on all the traffic it has: production observed over the whole window, the simulated arms "
+        "over the sampled prefixes they answered. Rate per 100k [95% Wilson interval] (n).",
+        "",
+        "| category | surface | production observed | prior simulated | candidate simulated |",
+        "|---|---|---|---|---|",
+    ]
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in gate.surface_rates:
+        low, high = r.ci_per_100k
+        cells.setdefault((r.category, r.surface), {})[r.arm] = (
+            f"{_fmt(r.rate_per_100k)} [{_fmt(low)}, {_fmt(high)}] ({r.n})"
+        )
+    for (category, surface), arms in sorted(cells.items()):
+        row = [arms.get(arm, "not replayed") for arm in ("production", "prior", "candidate")]
+        lines.append(f"| {category} | {surface} | " + " | ".join(row) + " |")
     b = gate.backtest
     lines += ["", "### Backtest on past releases (how far to trust this forecast)", ""]
     if not b.get("pairs"):

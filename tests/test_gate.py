@@ -5,9 +5,11 @@ import pandas as pd
 from deploysim.gate import (
     GatePolicy,
     ReleaseGate,
+    SurfaceRate,
     Thresholds,
     Verdict,
     judge_category,
+    judge_coverage,
     load_policy,
     overall_verdict,
     to_markdown,
@@ -18,6 +20,7 @@ POLICY = GatePolicy(
     policy_version=7,
     alpha=0.1,
     min_paired_prefixes=30,
+    min_control_coverage=0.8,
     default=Thresholds(warn_fold_increase=1.5, block_fold_increase=2.0),
 )
 
@@ -61,20 +64,57 @@ def test_too_few_pairs_cannot_pass():
     assert gate.verdict is Verdict.WARN and "shared prefixes" in gate.reason
 
 
-def test_overall_verdict_is_the_worst_and_markdown_shows_every_category():
+def test_overall_verdict_is_the_worst_and_markdown_shows_every_category_and_surface():
     block = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
     ok = judge_category(_test(5, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
-    assert overall_verdict([ok, block]) is Verdict.BLOCK
+    full = judge_coverage(200, 200, [], POLICY)
+    assert overall_verdict([ok, block], full) is Verdict.BLOCK
+    assert overall_verdict([ok], full) is Verdict.PASS
+    rates = [
+        SurfaceRate(
+            category="refusal",
+            surface="chat",
+            arm="candidate",
+            count=1,
+            n=40,
+            rate_per_100k=2500.0,
+            ci_per_100k=(400.0, 13000.0),
+        ),
+        SurfaceRate(
+            category="refusal",
+            surface="chat",
+            arm="production",
+            count=9,
+            n=60,
+            rate_per_100k=15000.0,
+            ci_per_100k=(8000.0, 26000.0),
+        ),
+    ]
     report = ReleaseGate(
         candidate="c",
         prior="p",
         policy_version=7,
         verdict=Verdict.BLOCK,
         categories=[ok, block],
+        coverage=full,
+        surface_rates=rates,
         backtest={"pairs": 0},
     )
     markdown = to_markdown(report)
-    assert "**BLOCK**" in markdown and markdown.count("| refusal |") == 2 and "policy version 7" in markdown
+    assert "**BLOCK**" in markdown and markdown.count("| refusal |") == 3 and "policy version 7" in markdown
+    assert (
+        "| refusal | chat | 15,000 [8,000, 26,000] (60) | not replayed | 2,500 [400, 13,000] (40) |"
+        in markdown
+    )
+
+
+def test_a_control_that_misses_part_of_the_traffic_warns():
+    partial = judge_coverage(120, 88, ["chat"], POLICY)
+    assert partial.verdict is Verdict.WARN and "88 of the candidate's 120" in partial.reason
+    assert "surface chat" in partial.reason
+    ok = judge_category(_test(5, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
+    assert overall_verdict([ok], partial) is Verdict.WARN
+    assert judge_coverage(100, 90, [], POLICY).verdict is Verdict.PASS
 
 
 def test_bundled_policy_loads():

@@ -5,7 +5,15 @@ from __future__ import annotations
 import duckdb
 
 from deploysim.backtest import summarize
-from deploysim.gate import GatePolicy, ReleaseGate, judge_category, overall_verdict, to_markdown
+from deploysim.gate import (
+    GatePolicy,
+    ReleaseGate,
+    SurfaceRate,
+    judge_category,
+    judge_coverage,
+    overall_verdict,
+    to_markdown,
+)
 from deploysim.rates import PER, ChangeTest
 
 
@@ -30,12 +38,53 @@ def build_gate(
                 prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
             )
         )
+    answered, paired = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE c.status = 'ok'),
+               count(*) FILTER (WHERE c.status = 'ok' AND p.status = 'ok')
+        FROM regenerations c JOIN regenerations p USING (partition_key, conversation_id)
+        WHERE c.partition_key = ? AND c.arm = 'candidate' AND p.arm = 'prior'
+        """,
+        [partition_key],
+    ).fetchone()
+    uncovered = [
+        surface
+        for (surface,) in con.execute(
+            """
+            SELECT s.surface FROM regenerations r JOIN prefixes s USING (partition_key, conversation_id)
+            WHERE r.partition_key = ? AND r.arm = 'prior' GROUP BY s.surface
+            HAVING count(*) FILTER (WHERE r.status = 'ok') = 0 ORDER BY 1
+            """,
+            [partition_key],
+        ).fetchall()
+    ]
+    coverage = judge_coverage(answered, paired, uncovered, policy)
+    surface_rates = [
+        SurfaceRate(
+            category=category,
+            surface=surface,
+            arm=arm,
+            count=count,
+            n=n,
+            rate_per_100k=rate,
+            ci_per_100k=(low, high),
+        )
+        for category, surface, arm, count, n, rate, low, high in con.execute(
+            """
+            SELECT category, surface, arm, count, n, rate_per_100k, ci_low_per_100k, ci_high_per_100k
+            FROM behavior_rates WHERE partition_key = ? AND surface <> '*' ORDER BY ALL
+            """,
+            [partition_key],
+        ).fetchall()
+    ]
     gate = ReleaseGate(
         candidate=partition_key,
         prior=prior_version,
         policy_version=policy.policy_version,
-        verdict=overall_verdict(categories),
+        verdict=overall_verdict(categories, coverage),
         categories=categories,
+        coverage=coverage,
+        surface_rates=surface_rates,
         backtest=summarize(backtest),
     )
     markdown = to_markdown(gate)
