@@ -30,7 +30,7 @@ key=$(printf '%s %s %s' "$LLAMA_VERSION" "$cpu_flags" "$("$VENV/bin/python" -c '
   | sha256sum | cut -c1-16)
 wheel_dir="${XDG_CACHE_HOME:-$HOME/.cache}/deploysim/llama-wheels/$key"
 if ! ls "$wheel_dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-  step "compiling llama.cpp $LLAMA_VERSION for this CPU: about 7 minutes on 2 cores, once per machine"
+  step "compiling llama.cpp $LLAMA_VERSION for this CPU: about 6 minutes on 2 cores, once per machine"
   rm -rf "$wheel_dir.partial"
   CMAKE_ARGS="$cpu_flags" "$VENV/bin/pip" wheel --no-deps --no-cache-dir --progress-bar off \
     -w "$wheel_dir.partial" "llama-cpp-python==$LLAMA_VERSION"
