@@ -21,7 +21,7 @@ class SampleConfig(dg.Config):
     kinds={"duckdb", "python"},
     group_name="simulation",
     code_version="1",
-    description="A seeded uniform sample of prefixes, each cut before its final assistant turn.",
+    description="A seeded uniform sample of prefixes, fully de-identified, cut before the final reply.",
 )
 def conversation_sample(
     context: dg.AssetExecutionContext,
@@ -29,9 +29,11 @@ def conversation_sample(
     duckdb: DuckDBResource,
     release_registry: ReleaseRegistryResource,
 ) -> dg.MaterializeResult:
+    from deploysim.deid import Deidentifier  # Presidio pulls in spaCy: loaded when run, not at import.
+
     release, prior = release_registry.release_and_prior(context.partition_key)
     with duckdb.get_connection() as con:
-        summary = sample_window(con, context.partition_key, config.sample_size, config.seed)
+        summary = sample_window(con, context.partition_key, config.sample_size, config.seed, Deidentifier())
     return dg.MaterializeResult(
         metadata={
             **release_metadata(release, prior),
@@ -41,5 +43,6 @@ def conversation_sample(
             "sample.seed": summary.seed,
             "sample.by_surface": dg.MetadataValue.json(summary.by_surface),
             "sample.mean_prefix_messages": round(summary.mean_prefix_messages, 2),
+            "pii.entity_counts": dg.MetadataValue.json(summary.entity_counts),
         }
     )

@@ -20,11 +20,12 @@ def archive_records(recorded: Iterable[dict[str, Any]], deidentifier: Deidentifi
 
     `recorded` rows are {"messages": [...prefix...], "tools": [...] | None, "response": {"content": ...}}.
     """
-    records = []
-    for row in recorded:
-        messages = deidentifier.deidentify_messages(row["messages"]).messages
-        records.append({"prefix_hash": prefix_hash(messages, row.get("tools")), "response": row["response"]})
-    return records
+    rows = list(recorded)
+    cleaned = deidentifier.deidentify_many([row["messages"] for row in rows])
+    return [
+        {"prefix_hash": prefix_hash(result.messages, row.get("tools")), "response": row["response"]}
+        for row, result in zip(rows, cleaned, strict=True)
+    ]
 
 
 def write_jsonl_gz(path: Path, rows: Iterable[dict[str, Any]]) -> None:

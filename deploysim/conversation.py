@@ -17,6 +17,8 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_
 # because that reply is what the simulation cuts off and regenerates.
 ROLE_ORDER_PATTERN = r"^s*(?:u+(?:ct+)*a)+$"
 _ROLE_ORDER = re.compile(ROLE_ORDER_PATTERN)
+#: Longer texts are quarantined: a runaway paste or a binary blob, not a turn worth replaying.
+MAX_TEXT_CHARS = 100_000
 
 
 class FunctionCall(BaseModel):
@@ -44,6 +46,10 @@ class Message(BaseModel):
 
     @model_validator(mode="after")
     def _shape_matches_role(self) -> Message:
+        texts = [self.content or "", *(call.function.arguments for call in self.tool_calls or [])]
+        longest = max(len(text) for text in texts)
+        if longest > MAX_TEXT_CHARS:
+            raise ValueError(f"a text of {longest:,} characters exceeds the {MAX_TEXT_CHARS:,} limit")
         has_text = bool(self.content and self.content.strip())
         if self.role in ("system", "user") and not has_text:
             raise ValueError(f"{self.role} message has empty content")

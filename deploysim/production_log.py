@@ -41,8 +41,15 @@ def log_files(path: Path) -> list[Path]:
 
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with opener(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            # Decoded line by line: one row of bad bytes is quarantined, never the whole file.
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                text = raw.decode("utf-8", errors="replace")
+                yield RawRecord(path.name, line_no, None, f"not valid UTF-8 (byte {error.start})", text)
+                continue
             if not line.strip():
                 continue
             try:

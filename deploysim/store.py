@@ -146,7 +146,7 @@ def replace_partition(
         if not line.strip().startswith("PRIMARY")
     ]
     missing = set(columns) - set(frame.columns)
-    if missing:
+    if missing and len(frame):
         raise ValueError(f"{table}: frame lacks columns {sorted(missing)}")
     con.execute("BEGIN TRANSACTION")
     try:

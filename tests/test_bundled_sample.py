@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from deploysim.conversation import Conversation
+from deploysim.conversation import Conversation, Message, messages_payload
 from deploysim.deid import Deidentifier
 from deploysim.hashing import prefix_hash
+from deploysim.pii.placeholders import strict_deidentify_messages
 from deploysim.registry import load_registry
-from deploysim.sampling import cut_before_final_assistant_turn
+from deploysim.stages.sampling import replayable_prefixes
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -67,11 +68,21 @@ def test_archives_replay_every_single_turn_prefix_of_the_prior_window(version):
     registry = load_registry(REPO / "data" / "releases.yaml")
     with gzip.open(registry.get(version).backend.path, "rt") as handle:
         keys = {json.loads(line)["prefix_hash"] for line in handle}
-    deid = Deidentifier()
     window = [row for row in _log() if row["model_version"] == registry.prior_of(version).version]
-    alpaca = [row for row in window if row["surface"] == "api"]
+    alpaca = [Conversation.model_validate(row) for row in window if row["surface"] == "api"]
     assert alpaca
-    for row in alpaca:
-        clean, _ = deid.deidentify(Conversation.model_validate(row))
-        prefix = cut_before_final_assistant_turn(clean)
-        assert prefix_hash(prefix.messages, prefix.tools) in keys, row["conversation_id"]
+    # The strict tier runs first, over the whole window, as in the pipeline.
+    alpaca = [
+        c.model_copy(
+            update={
+                "messages": [
+                    Message.model_validate(m)
+                    for m in strict_deidentify_messages(messages_payload(c.messages)).messages
+                ]
+            }
+        )
+        for c in alpaca
+    ]
+    prefixes, _ = replayable_prefixes(alpaca, Deidentifier())
+    for prefix in prefixes:
+        assert prefix_hash(prefix.messages, prefix.tools) in keys, prefix.conversation_id

@@ -67,3 +67,37 @@ def test_a_clean_text_is_left_alone_and_rescans_find_nothing_after_deidentificat
     )
     assert deid.strict_hits(redacted) == []
     assert deid.strict_hits(f"reach me at {EMAIL}")[0].entity_type == "EMAIL_ADDRESS"
+
+
+def test_names_are_pseudonymized_consistently_by_ner_after_the_strict_tier():
+    deid = Deidentifier()
+    result = deid.deidentify_messages(
+        [
+            {"role": "user", "content": f"Hi, I'm Maria Lopez from Madrid. Mail {EMAIL} for my refund."},
+            {"role": "assistant", "content": "Thanks Maria Lopez, I have emailed you."},
+        ]
+    )
+    user, assistant = (m["content"] for m in result.messages)
+    assert "Maria Lopez" not in user + assistant and "Madrid" not in user
+    assert "<PERSON_1>" in user and "<PERSON_1>" in assistant
+    assert "<EMAIL_ADDRESS_1>" in user
+    assert result.entity_counts["PERSON"] == 2
+
+
+def test_full_tier_numbers_after_the_placeholders_the_strict_tier_wrote():
+    from deploysim.pii.placeholders import PlaceholderBook
+
+    book = PlaceholderBook()
+    book.continue_after(["write to <EMAIL_ADDRESS_2> or <EMAIL_ADDRESS_1>"])
+    assert book.placeholder("EMAIL_ADDRESS", "x@y.org") == "<EMAIL_ADDRESS_3>"
+    assert book.placeholder("PERSON", "Ann") == "<PERSON_1>"
+
+
+def test_batch_and_single_deidentification_agree():
+    deid = Deidentifier()
+    conversations = [
+        [{"role": "user", "content": f"I am John Smith, call +1 212-555-0{i}99 or mail j{i}@example.com"}]
+        for i in range(5)
+    ]
+    batched = [r.messages for r in deid.deidentify_many(conversations)]
+    assert batched == [deid.deidentify_messages(c).messages for c in conversations]

@@ -114,3 +114,22 @@ def test_rerun_of_a_partition_replaces_its_rows(tmp_path):
         counts = dict(con.execute("SELECT arm, count(*) FROM regenerations GROUP BY arm").fetchall())
         assert counts == {"candidate": 15, "prior": 15}
         assert con.execute("SELECT count(*) FROM conversations").fetchone()[0] == 20
+
+
+def test_a_window_where_every_row_is_bad_is_quarantined_and_blocks_downstream(tmp_path):
+    from tests.conftest import conversation, write_jsonl
+
+    settings = build(tmp_path)
+    write_jsonl(settings.production_log, [conversation(f"bad-{i}", "r1", "", "hi") for i in range(3)])
+    defs = build_defs(settings, model_gateway=FakeGateway())
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("model_versions", ["cand"])
+        result = defs.resolve_job_def("deployment_simulation_job").execute_in_process(
+            partition_key="cand", instance=instance, raise_on_error=False
+        )
+        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    # The stage itself succeeds and records the quarantine; the blocking contract check stops the rest.
+    assert materialized == {"deidentified_conversations"}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM quarantine WHERE partition_key = 'cand'").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM conversations").fetchone() == (0,)

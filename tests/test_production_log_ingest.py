@@ -81,3 +81,23 @@ def test_parquet_row_with_broken_json_column_is_quarantined(tmp_path):
     window = _ingest(tmp_path / "log.parquet")
     assert window.accepted == []
     assert window.quarantined[0].reason.startswith("messages: invalid JSON")
+
+
+def test_bad_bytes_huge_and_empty_messages_are_quarantined_and_counted(tmp_path):
+    good = conversation("ok", "v1", "hi", "hello")
+    huge = conversation("huge", "v1", "x" * 1_000_000, "hello")
+    empty = conversation("empty", "v1", "", "hello")
+    path = tmp_path / "log.jsonl"
+    with path.open("wb") as handle:
+        handle.write((json.dumps(good) + "\n").encode())
+        handle.write(latin1 := b'{"conversation_id": "latin1", "model_version": "v1", "note": "caf\xe9"}\n')
+        handle.write((json.dumps(huge) + "\n").encode())
+        handle.write((json.dumps(empty) + "\n").encode())
+    window = _ingest(path)
+    assert [c.conversation_id for c in window.accepted] == ["ok"]
+    reasons = {q.conversation_id: q.reason for q in window.quarantined}
+    assert "1,000,000 characters exceeds" in reasons["huge"]
+    assert "empty content" in reasons["empty"]
+    assert [q.reason for q in window.unroutable] == [f"not valid UTF-8 (byte {latin1.index(0xE9)})"]
+    assert window.rows_read == 4 == len(window.accepted) + len(window.quarantined) + len(window.unroutable)
+    assert all(len(q.excerpt) <= 240 for q in window.quarantined + window.unroutable)

@@ -24,7 +24,8 @@ def conversations_contain_no_strict_pii(
             "SELECT conversation_id, messages FROM conversations WHERE partition_key = ?",
             [context.partition_key],
         ).fetchall()
-    scan = scan_for_strict_pii(rows, Deidentifier())
+    # Presidio's own pattern recognizers: an implementation independent of the strict tier that redacted.
+    scan = scan_for_strict_pii(rows, Deidentifier(ner=False))
     # Only ids and entity types are reported: the matched text itself must not reach a log.
     return dg.AssetCheckResult(
         passed=not scan.flagged_ids,

@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
-from deploysim.conversation import role_sequence
+from deploysim.conversation import Message, messages_payload, role_sequence
 from deploysim.ingest import QuarantinedRow, ingest_window
+from deploysim.pii.placeholders import strict_deidentify_messages
 from deploysim.production_log import RawRecord
 from deploysim.store import replace_partition
 
@@ -60,7 +61,12 @@ def deidentify_window(
     totals: Counter[str] = Counter()
     redacted = 0
     for conversation in window.accepted:
-        clean, counts = deidentifier.deidentify(conversation)
+        # The strict tier over the whole window; the sample gets the full (NER) tier before any model sees it.
+        result = strict_deidentify_messages(messages_payload(conversation.messages))
+        counts = result.entity_counts
+        clean = conversation.model_copy(
+            update={"messages": [Message.model_validate(m) for m in result.messages]}
+        )
         totals.update(counts)
         redacted += bool(counts)
         rows.append(

@@ -1,16 +1,21 @@
-"""Stage 2: a seeded uniform sample of prefixes, each cut before its final assistant turn."""
+"""Stage 2: a seeded uniform sample of prefixes, fully de-identified, cut before the final reply."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
-from deploysim.conversation import Conversation
-from deploysim.sampling import cut_before_final_assistant_turn, sample_ids
+from deploysim.conversation import Conversation, Message, messages_payload
+from deploysim.sampling import Prefix, cut_before_final_assistant_turn, sample_ids
 from deploysim.store import replace_partition
+
+if TYPE_CHECKING:  # Presidio pulls in spaCy; callers that de-identify import it themselves.
+    from deploysim.deid import Deidentifier
 
 
 class SampleSummary(BaseModel):
@@ -19,6 +24,8 @@ class SampleSummary(BaseModel):
     seed: int
     by_surface: dict[str, int]
     mean_prefix_messages: float
+    #: Entities in the sampled conversations after both tiers (strict-tier counts included).
+    entity_counts: dict[str, int]
 
 
 def load_conversations(con: duckdb.DuckDBPyConnection, partition_key: str) -> list[Conversation]:
@@ -42,10 +49,35 @@ def load_conversations(con: duckdb.DuckDBPyConnection, partition_key: str) -> li
     ]
 
 
-def sample_window(con: duckdb.DuckDBPyConnection, partition_key: str, size: int, seed: int) -> SampleSummary:
+def replayable_prefixes(
+    conversations: list[Conversation], deidentifier: Deidentifier
+) -> tuple[list[Prefix], Counter[str]]:
+    """Fully de-identified prefixes and production replies, batched through spaCy in one pass.
+
+    The prefix is de-identified on its own, exactly as it is replayed (and as archives are keyed), so
+    nothing found only in the final reply changes it; the reply is de-identified in its full context.
+    """
+    payloads = [messages_payload(c.messages) for c in conversations]
+    cleaned = deidentifier.deidentify_many([p[:-1] for p in payloads] + payloads)
+    entity_counts: Counter[str] = Counter()
+    prefixes = []
+    for conversation, prefix, full in zip(
+        conversations, cleaned[: len(conversations)], cleaned[len(conversations) :], strict=True
+    ):
+        entity_counts.update(full.entity_counts)
+        messages = [*prefix.messages, full.messages[-1]]
+        update = {"messages": [Message.model_validate(m) for m in messages]}
+        prefixes.append(cut_before_final_assistant_turn(conversation.model_copy(update=update)))
+    return prefixes, entity_counts
+
+
+def sample_window(
+    con: duckdb.DuckDBPyConnection, partition_key: str, size: int, seed: int, deidentifier: Deidentifier
+) -> SampleSummary:
+    """Every sampled conversation is sent to a model, so it gets the full de-identification tier first."""
     conversations = {c.conversation_id: c for c in load_conversations(con, partition_key)}
-    chosen = sample_ids(list(conversations), size, seed)
-    prefixes = [cut_before_final_assistant_turn(conversations[cid]) for cid in chosen]
+    chosen = [conversations[cid] for cid in sample_ids(list(conversations), size, seed)]
+    prefixes, entity_counts = replayable_prefixes(chosen, deidentifier)
     frame = pd.DataFrame(
         [
             {
@@ -71,4 +103,5 @@ def sample_window(con: duckdb.DuckDBPyConnection, partition_key: str, size: int,
         mean_prefix_messages=float(sum(len(p.messages) for p in prefixes) / len(prefixes))
         if prefixes
         else 0.0,
+        entity_counts=dict(entity_counts),
     )

@@ -1,0 +1,1 @@
+"""PII and secret detection for the de-identification stage."""

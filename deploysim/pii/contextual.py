@@ -1,0 +1,129 @@
+"""Recognizers anchored on the words around an entity, for forms that have no shape of their own.
+
+A national phone number such as "467 3395" or a name spaCy's small model does not know ("Siiri") is only
+recognisable from its cue: "Phone:", "call me on", "My name is". Presidio's PatternRecognizer runs the
+`regex` module, so the cues are variable-length look-behinds and only the entity itself is masked.
+"""
+
+from __future__ import annotations
+
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+_PHONE_CUE_BEFORE = (
+    r"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|whatsapp|call me (?:at|on)|text me (?:at|on)"
+    r"|reach me (?:at|on)|messages to|answering at|contact number|number is))\s*[:.]?\s*"
+)
+_PHONE_BODY = r"\+?\(?\d[\d ().\-]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
+_PHONE_CUE_AFTER = r"(?=\s*-?\s*(?i:office|fax|mobile|cell|desk|home|work)\b)"
+
+
+class CuedPhoneRecognizer(PatternRecognizer):
+    """National numbers in local formats, recognised by a cue such as "Phone:" or "call me on"."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="CuedPhoneRecognizer",
+            patterns=[
+                Pattern("phone after a cue", rf"(?<={_PHONE_CUE_BEFORE}){_PHONE_BODY}", 0.7),
+                Pattern("phone before a cue", rf"(?<![\w.]){_PHONE_BODY}{_PHONE_CUE_AFTER}", 0.7),
+            ],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        # Seven to fifteen digits (E.164), so dates, years and postcodes after a cue do not count.
+        digits = sum(ch.isdigit() for ch in regex.sub(r"(?:x|ext\.?)\s?\d+$", "", pattern_text))
+        return 7 <= digits <= 15
+
+
+_NAME_CUE = (
+    r"(?:(?i:\bmy name is|\bthis is|\bname\s*:|\bdear|\bmr\.?|\bmrs\.?|\bms\.?|\bdr\.?|\bmiss|\battn\.?:?"
+    r"|\bregards,|\bsincerely,|\bthanks,|\bcheers,|\bsigned,)\s+|\bI(?:'m| am) (?=\p{Lu}))"
+)
+_NAME = r"\p{Lu}[\p{L}'’\-]+(?:\s+\p{Lu}\.?)?(?:\s+\p{Lu}[\p{L}'’\-]+){0,2}"
+
+
+class CuedNameRecognizer(PatternRecognizer):
+    """Names after "My name is", "Name:", "Dear", a title or a sign-off, whatever their origin."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            name="CuedNameRecognizer",
+            patterns=[Pattern("name after a cue", rf"(?<={_NAME_CUE}){_NAME}", 0.6)],
+            # Words that follow these cues but are not names.
+            deny_list=None,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return pattern_text.split()[0].casefold() not in _NOT_NAMES
+
+
+_NOT_NAMES = {
+    "sir",
+    "madam",
+    "customer",
+    "team",
+    "all",
+    "everyone",
+    "friend",
+    "friends",
+    "colleagues",
+    "support",
+    "sorry",
+    "happy",
+    "glad",
+    "not",
+    "the",
+    "a",
+    "an",
+    "here",
+    "there",
+    "new",
+    "just",
+    "so",
+    "very",
+    "also",
+}
+
+
+class ProperNounNameRecognizer(EntityRecognizer):
+    """Runs of two or more proper nouns that spaCy's small model did not label, as probable names.
+
+    The small English model misses many non-English names ("Szabina J Gelencsér"); its tagger still marks
+    them PROPN. Masking a multi-word proper noun that is not a person costs the prompt a little fidelity;
+    leaking a person's name costs privacy, so the trade goes this way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], name="ProperNounNameRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        doc = getattr(nlp_artifacts, "tokens", None)
+        if doc is None or "PERSON" not in entities:
+            return []
+        results: list[RecognizerResult] = []
+        run: list = []
+        for token in [*doc, None]:
+            if (
+                token is not None
+                and token.pos_ == "PROPN"
+                and token.text[:1].isupper()
+                and not token.ent_type_
+            ):
+                run.append(token)
+                continue
+            if len(run) >= 2 and not all(t.text.isupper() and len(t.text) > 1 for t in run):
+                results.append(RecognizerResult("PERSON", run[0].idx, run[-1].idx + len(run[-1].text), 0.45))
+            run = []
+        return results
+
+
+def contextual_recognizers() -> list[EntityRecognizer]:
+    return [CuedPhoneRecognizer(), CuedNameRecognizer(), ProperNounNameRecognizer()]
