@@ -30,6 +30,7 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from deploysim.conversation import Conversation, Message
 from deploysim.pii.contextual import contextual_recognizers
+from deploysim.pii.names import name_recognizers
 from deploysim.pii.placeholders import (
     DeidentifiedMessages,
     PlaceholderBook,
@@ -77,7 +78,7 @@ def build_analyzer(ner: bool = True) -> AnalyzerEngine:
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(_OfflineEmailRecognizer())
-    for recognizer in [*custom_recognizers(), *contextual_recognizers()]:
+    for recognizer in [*custom_recognizers(), *contextual_recognizers(), *name_recognizers()]:
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 

@@ -239,3 +239,19 @@ def test_the_prefilter_does_not_change_results():
             if (check := strict_scan._DISPATCH[m.lastgroup][1]) is None or check(m.group())
         ]
         assert find_strict(text) == reference
+
+
+def test_local_format_phones_are_found_by_their_cue():
+    from deploysim.pii.strict_scan import find_strict
+
+    for text, number in [
+        ("Phone: 467 3395", "467 3395"),
+        ("Mobile: 0490 75 40 81\nDesk: +41 (0)96 471 07 95", "0490 75 40 81"),
+        ("416 60 039 office", "416 60 039"),
+        ("Can someone call me on 9472 7916? Thanks", "9472 7916"),
+    ]:
+        spans = [text[s.start : s.end] for s in find_strict(text) if s.entity_type == "PHONE_NUMBER"]
+        assert number in spans, (text, spans)
+    # A cue followed by a year, a short code or a date is not a phone.
+    for text in ["Office hours: 2024", "Call me on 1234", "Phone: 2024-01-15 meeting"]:
+        assert [s for s in find_strict(text) if s.entity_type == "PHONE_NUMBER"] == [], text

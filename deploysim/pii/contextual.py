@@ -7,15 +7,9 @@ recognisable from its cue: "Phone:", "call me on", "My name is". Presidio's Patt
 
 from __future__ import annotations
 
-import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
-_PHONE_CUE_BEFORE = (
-    r"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|whatsapp|call me (?:at|on)|text me (?:at|on)"
-    r"|reach me (?:at|on)|messages to|answering at|contact number|number is))\s*[:.]?\s*"
-)
-_PHONE_BODY = r"\+?\(?\d[\d ().\-]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
-_PHONE_CUE_AFTER = r"(?=\s*-?\s*(?i:office|fax|mobile|cell|desk|home|work)\b)"
+from deploysim.pii.strict_scan import PHONE_BODY, PHONE_CUE_AFTER, PHONE_CUE_BEFORE, cued_phone_valid
 
 
 class CuedPhoneRecognizer(PatternRecognizer):
@@ -26,15 +20,13 @@ class CuedPhoneRecognizer(PatternRecognizer):
             supported_entity="PHONE_NUMBER",
             name="CuedPhoneRecognizer",
             patterns=[
-                Pattern("phone after a cue", rf"(?<={_PHONE_CUE_BEFORE}){_PHONE_BODY}", 0.7),
-                Pattern("phone before a cue", rf"(?<![\w.]){_PHONE_BODY}{_PHONE_CUE_AFTER}", 0.7),
+                Pattern("phone after a cue", rf"(?<={PHONE_CUE_BEFORE}){PHONE_BODY}", 0.7),
+                Pattern("phone before a cue", rf"(?<![\w.]){PHONE_BODY}{PHONE_CUE_AFTER}", 0.7),
             ],
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        # Seven to fifteen digits (E.164), so dates, years and postcodes after a cue do not count.
-        digits = sum(ch.isdigit() for ch in regex.sub(r"(?:x|ext\.?)\s?\d+$", "", pattern_text))
-        return 7 <= digits <= 15
+        return cued_phone_valid(pattern_text)
 
 
 _NAME_CUE = (

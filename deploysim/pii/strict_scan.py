@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import regex
+
 STRICT_TYPES: tuple[str, ...] = (
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
@@ -268,6 +270,59 @@ def _families(text: str) -> frozenset[str]:
     return frozenset(families)
 
 
+# Local-format numbers ("Phone: 467 3395", "0490 75 40 81 office") have no shape of their own; their cue
+# gives them away. `re` has no variable-length look-behind, so these run in the `regex` module, and only
+# on texts that hold a digit and a cue word.
+PHONE_CUE_BEFORE = (
+    r"(?i:\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|whatsapp|call me (?:at|on)|text me (?:at|on)"
+    r"|reach me (?:at|on)|messages to|answering at|contact number|number is))\s*[:.]?\s*"
+)
+PHONE_BODY = r"\+?\(?\d[\d ().\-]{4,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
+PHONE_CUE_AFTER = r"(?=\s*-?\s*(?i:office|fax|mobile|cell|desk|home|work)\b)"
+_CUED_PHONE = regex.compile(rf"(?<={PHONE_CUE_BEFORE}){PHONE_BODY}|(?<![\w.]){PHONE_BODY}{PHONE_CUE_AFTER}")
+_PHONE_CUES = (
+    "phone",
+    "tel",
+    "mobile",
+    "cell",
+    "fax",
+    "desk",
+    "office",
+    "whatsapp",
+    "call me",
+    "text me",
+    "reach me",
+    "messages to",
+    "answering at",
+    "number",
+    "home",
+    "work",
+)
+
+
+_DATE_LIKE = regex.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4})$")
+
+
+def cued_phone_valid(candidate: str) -> bool:
+    """Seven to fifteen digits (E.164), so dates, years and postcodes after a cue do not count."""
+    if _DATE_LIKE.match(candidate.strip()):
+        return False
+    digits = sum(ch.isdigit() for ch in regex.sub(r"(?:x|ext\.?)\s?\d+$", "", candidate))
+    return 7 <= digits <= 15
+
+
+def _cued_phones(text: str, taken: list[Span]) -> list[Span]:
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _PHONE_CUES):
+        return []
+    found = []
+    for match in _CUED_PHONE.finditer(text):
+        start, end = match.span()
+        if cued_phone_valid(match.group()) and not any(s.start < end and start < s.end for s in taken):
+            found.append(Span("PHONE_NUMBER", start, end))
+    return found
+
+
 def find_strict(text: str) -> list[Span]:
     """Validated strict-type spans, non-overlapping and sorted by start."""
     spans: list[Span] = []
@@ -279,6 +334,10 @@ def find_strict(text: str) -> list[Span]:
         entity, check = _DISPATCH[match.lastgroup]  # type: ignore[index]
         if check is None or check(match.group()):
             spans.append(Span(entity, match.start(), match.end()))
+    if "digit" in families:
+        cued = _cued_phones(text, spans)
+        if cued:
+            spans = sorted(spans + cued, key=lambda span: span.start)
     return spans
 
 
