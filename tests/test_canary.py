@@ -1,4 +1,4 @@
-"""Canary test: 1,000 unique PII values go in; no strict-type value may come out anywhere.
+"""Canary test: 1,250 unique PII values go in; no strict-type value may come out anywhere.
 
 The pipeline runs through regeneration against a loopback OpenAI-compatible stub that records every
 request body. Names depend on spaCy NER, so their leak rate is measured and bounded, not zero.
@@ -91,6 +91,35 @@ def _luhn_card(rng: random.Random) -> str:
     return " ".join(number[i : i + 4] for i in range(0, 16, 4))
 
 
+def _iban(rng: random.Random) -> str:
+    """A German IBAN with valid ISO 13616 check digits."""
+    bban = "".join(str(rng.randrange(10)) for _ in range(18))
+    digits = "".join(str(int(ch, 36)) for ch in bban + "DE00")
+    check = 98 - int(digits) % 97
+    raw = f"DE{check:02d}{bban}"
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def _other_strict(n: int, rng: random.Random) -> list[str]:
+    """IBANs, SSNs, IP addresses and API keys, a quarter each."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    values = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            values.append(_iban(rng))
+        elif kind == 1:
+            values.append(
+                f"{rng.randrange(100, 666):03d}-{rng.randrange(10, 100):02d}-{rng.randrange(1000, 10000)}"
+            )
+        elif kind == 2:
+            values.append(f"203.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+        else:
+            # Assembled at run time so that secret scanners do not flag this file.
+            values.append("sk-" + "proj-" + "".join(rng.choice(alphabet) for _ in range(40)))
+    return values
+
+
 def _canaries(n: int, rng: random.Random) -> dict[str, list[str]]:
     emails = [f"canary.{i:04d}@mail{i % 9}.example.org" for i in range(n)]
     phones = sorted(
@@ -102,10 +131,16 @@ def _canaries(n: int, rng: random.Random) -> dict[str, list[str]]:
     cards = sorted({_luhn_card(rng) for _ in range(n * 2)})[:n]
     names = [f"{first} {last}" for first in FIRST for last in LAST]
     rng.shuffle(names)
-    return {"email": emails, "phone": phones, "card": cards, "name": names[:n]}
+    return {
+        "email": emails,
+        "phone": phones,
+        "card": cards,
+        "name": names[:n],
+        "other": _other_strict(n, rng),
+    }
 
 
-def _conversation(i: int, email: str, phone: str, card: str, name: str) -> dict:
+def _conversation(i: int, email: str, phone: str, card: str, name: str, other: str) -> dict:
     arguments = json.dumps({"customer_email": email, "note": f"call {phone}"})
     return {
         "conversation_id": f"canary-{i:04d}",
@@ -137,7 +172,10 @@ def _conversation(i: int, email: str, phone: str, card: str, name: str) -> dict:
                 "content": json.dumps({"name": name, "card": card, "phone": phone}),
             },
             {"role": "assistant", "content": f"I found the account of {name}. Shall I refund the card?"},
-            {"role": "user", "content": f"Please email the refund note to {email}. Thanks, {name}"},
+            {
+                "role": "user",
+                "content": f"Please email the refund note to {email}; reference {other}. Thanks, {name}",
+            },
             {"role": "assistant", "content": f"Done, {name}: the refund for card {card} is on its way."},
         ],
     }
@@ -148,7 +186,8 @@ def canary_world(tmp_path):
     rng = random.Random(11)
     canaries = _canaries(250, rng)
     rows = [
-        _conversation(i, *(canaries[k][i] for k in ("email", "phone", "card", "name"))) for i in range(250)
+        _conversation(i, *(canaries[k][i] for k in ("email", "phone", "card", "name", "other")))
+        for i in range(250)
     ]
     log = write_jsonl(tmp_path / "log.jsonl", rows)
     return tmp_path, log, canaries
@@ -156,8 +195,8 @@ def canary_world(tmp_path):
 
 def test_no_strict_canary_leaves_the_first_stage(canary_world, capfd, caplog):
     root, log, canaries = canary_world
-    strict = canaries["email"] + canaries["phone"] + canaries["card"]
-    assert len(set(strict + canaries["name"])) == 1000
+    strict = canaries["email"] + canaries["phone"] + canaries["card"] + canaries["other"]
+    assert len(set(strict + canaries["name"])) == 1250
     caplog.set_level(logging.DEBUG)
     with stub_openai_server(lambda body, n: (200, {}, completion("Thanks, noted."))) as (url, server):
         (root / "empty.jsonl.gz").write_bytes(b"")
