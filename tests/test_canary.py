@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from deploysim.settings import DATA_DIR, Settings
+from deploysim.store import TABLES as STORE_TABLES
 from orchestration.definitions import build_defs
 from tests.conftest import write_jsonl
 from tests.stub_openai_server import completion, stub_openai_server
@@ -67,18 +68,8 @@ LAST = [
     "Moreau",
     "Costa",
 ]
-TABLES = [
-    "conversations",
-    "quarantine",
-    "prefixes",
-    "regenerations",
-    "scores",
-    "behavior_rates",
-    "change_tests",
-    "backtest",
-    "release_gates",
-    "response_cache",
-]
+# Every table the pipeline writes: none may hold a raw value.
+TABLES = [*STORE_TABLES, "response_cache"]
 
 
 def _luhn_card(rng: random.Random) -> str:
