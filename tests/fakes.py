@@ -13,7 +13,6 @@ class FakeClient:
     """Refuses prompts that mention 'bomb', answers everything else; can fail on chosen words."""
 
     cacheable = True
-    replays_production = False
     usd_per_million_input_tokens = 1.0
     usd_per_million_output_tokens = 2.0
 

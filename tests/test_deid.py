@@ -101,3 +101,16 @@ def test_batch_and_single_deidentification_agree():
     ]
     batched = [r.messages for r in deid.deidentify_many(conversations)]
     assert batched == [deid.deidentify_messages(c).messages for c in conversations]
+
+
+def test_redaction_keeps_ordinary_assistant_wording_intact():
+    deid = Deidentifier()
+    for text in [
+        "I'm sorry, but as an AI, I'm unable to browse the internet.",
+        "As an AI language model, I cannot help with that. I am Happy to help with something else.",
+        "I'm not able to provide that. I'm unable to share it.",
+    ]:
+        assert deid.redact(text) == text
+    assert deid.redact("My name is Ingrid Solberg and I'm unable to log in.") == (
+        "My name is <PERSON_1> and I'm unable to log in."
+    )

@@ -13,7 +13,6 @@ class ArchiveClient:
     """Replays what a version really answered. A prefix it never saw is a miss, never invented."""
 
     cacheable = False
-    replays_production = True
     usd_per_million_input_tokens = 0.0
     usd_per_million_output_tokens = 0.0
 

@@ -13,8 +13,6 @@ class ModelClient(Protocol):
     endpoint: str
     #: Whether completed calls are worth caching (remote calls are; archive look-ups are not).
     cacheable: bool
-    #: Whether outputs are recorded production data (an archive): those are de-identified before they land.
-    replays_production: bool
     usd_per_million_input_tokens: float
     usd_per_million_output_tokens: float
 

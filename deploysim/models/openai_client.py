@@ -33,7 +33,6 @@ class OpenAICompatibleClient:
     """Retries, backoff and Retry-After come from the SDK; failures come back classified."""
 
     cacheable = True
-    replays_production = False
 
     def __init__(self, backend: OpenAIBackend, *, timeout_s: float = 120.0, max_retries: int = 4) -> None:
         api_key = "not-needed"

@@ -7,9 +7,12 @@ recognisable from its cue: "Phone:", "call me on", "My name is". Presidio's Patt
 
 from __future__ import annotations
 
+import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from deploysim.pii.strict_scan import PHONE_BODY, PHONE_CUE_AFTER, PHONE_CUE_BEFORE, cued_phone_valid
+
+_CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
 
 
 class CuedPhoneRecognizer(PatternRecognizer):
@@ -19,6 +22,8 @@ class CuedPhoneRecognizer(PatternRecognizer):
         super().__init__(
             supported_entity="PHONE_NUMBER",
             name="CuedPhoneRecognizer",
+            # Presidio matches case-insensitively by default; the cues say so themselves where it matters.
+            global_regex_flags=_CASE_SENSITIVE,
             patterns=[
                 Pattern("phone after a cue", rf"(?<={PHONE_CUE_BEFORE}){PHONE_BODY}", 0.7),
                 Pattern("phone before a cue", rf"(?<![\w.]){PHONE_BODY}{PHONE_CUE_AFTER}", 0.7),
@@ -43,6 +48,8 @@ class CuedNameRecognizer(PatternRecognizer):
         super().__init__(
             supported_entity="PERSON",
             name="CuedNameRecognizer",
+            # Case-sensitive, or "I'm unable to" would read as a name.
+            global_regex_flags=_CASE_SENSITIVE,
             patterns=[Pattern("name after a cue", rf"(?<={_NAME_CUE}){_NAME}", 0.6)],
             # Words that follow these cues but are not names.
             deny_list=None,

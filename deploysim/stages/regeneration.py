@@ -65,8 +65,8 @@ def regenerate(
 ) -> list[ArmSummary]:
     """Each prefix gets exactly one row per arm: a response, or a failure with its class.
 
-    Replayed archive responses are recorded production data, so they pass through `redact` before they
-    land; live model outputs never saw raw PII and are stored as generated.
+    Every response passes through `redact` before it lands: archive responses are recorded production
+    data, and grading every arm on equally de-identified text keeps the comparison fair.
     """
     prefixes = load_requests(con, partition_key)
     cache = ResponseCache(con)
@@ -90,7 +90,7 @@ def regenerate(
         def collect(result: CallResult, arm: Arm = arm, arm_rows: list[dict] = arm_rows) -> None:
             output = result.output
             content = output.content if output else None
-            if content and arm.client.replays_production:
+            if content:
                 content = redact(content)
             arm_rows.append(
                 {
