@@ -3,7 +3,8 @@
 Placeholders are consistent within one conversation (``<PERSON_1>`` is the same person in every turn)
 so the dialogue stays coherent for the model, and no mapping back to the original is kept anywhere.
 
-Two tiers, because spaCy NER is slow (about 120 texts/s on 2 cores) and traffic windows are large:
+Two tiers, because spaCy NER is slow (about 40 texts/s here, benchmarks/deid_throughput.py) and traffic
+windows are large:
 
 - the strict tier (`strict_deidentify_messages`) replaces emails, phones, cards, IBANs, SSNs, IPs and
   secrets with one fast combined pattern scan; it runs on every conversation of a window;

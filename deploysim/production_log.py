@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
@@ -79,5 +80,15 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
 
 
 def read_log(path: Path) -> Iterator[RawRecord]:
+    """Every row of every file; a file that cannot be read (truncated gzip, corrupt Parquet) becomes one
+    recorded, unroutable row, and the other files are still read."""
     for file in log_files(path):
-        yield from _read_parquet(file) if file.suffix == ".parquet" else _read_jsonl(file)
+        reader = _read_parquet(file) if file.suffix == ".parquet" else _read_jsonl(file)
+        rows = 0
+        try:
+            for record in reader:
+                rows += 1
+                yield record
+        except (OSError, EOFError, pa.ArrowException) as error:
+            reason = f"unreadable file after {rows} rows: {type(error).__name__}: {error}"[:300]
+            yield RawRecord(file.name, rows + 1, None, reason)

@@ -101,3 +101,20 @@ def test_bad_bytes_huge_and_empty_messages_are_quarantined_and_counted(tmp_path)
     assert [q.reason for q in window.unroutable] == [f"not valid UTF-8 (byte {latin1.index(0xE9)})"]
     assert window.rows_read == 4 == len(window.accepted) + len(window.quarantined) + len(window.unroutable)
     assert all(len(q.excerpt) <= 240 for q in window.quarantined + window.unroutable)
+
+
+def test_an_unreadable_file_is_recorded_and_the_other_files_are_still_read(tmp_path):
+    folder = tmp_path / "log"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [conversation("ok", "v1", "hi", "hello")])
+    (folder / "b.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    with gzip.open(folder / "c.jsonl.gz", "wb") as handle:
+        handle.write((json.dumps(conversation("ok-2", "v1", "hi", "hello")) + "\n").encode() * 50)
+    (folder / "c.jsonl.gz").write_bytes((folder / "c.jsonl.gz").read_bytes()[:-20])  # truncated
+    window = _ingest(folder)
+    assert [c.conversation_id for c in window.accepted][:2] == ["ok", "ok-2"]
+    reasons = [q.reason for q in window.unroutable]
+    assert any(r.startswith("unreadable file after 0 rows: ArrowInvalid") for r in reasons)
+    assert any(
+        r.startswith("unreadable file after") and ("EOFError" in r or "BadGzipFile" in r) for r in reasons
+    )
