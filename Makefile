@@ -3,7 +3,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: setup demo test test-live lint ui sample clean
+.PHONY: setup demo test test-live lint ui sample bench-engine clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,13 @@ ui: setup
 ## Rebuild the bundled sample from the public data sets beside the checkout.
 sample: setup
 	$(VENV)/bin/python scripts/build_sample.py --shared ../shared/data --out data/sample
+
+## The regeneration engine against a loopback stub, side by side with Inspect (in its own venv: it pins an
+## older fsspec than dagster's).
+bench-engine: setup
+	test -x var/bench-venv/bin/python || ($(VENV)/bin/python -m venv var/bench-venv \
+		&& var/bench-venv/bin/pip install -q "inspect-ai==0.3.285" "openai==3.57.0")
+	$(VENV)/bin/python benchmarks/regeneration_engine.py
 
 clean:
 	rm -rf var

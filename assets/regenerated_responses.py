@@ -1,12 +1,20 @@
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.conversation_sample import conversation_sample
 from assets.metadata import markdown_table, release_metadata
+from deploysim.models.runner import Progress
 from deploysim.stages.regeneration import Arm, regenerate
 from orchestration.partitions import model_versions_partitions_def
 from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ModelGatewayResource, ReleaseRegistryResource
+
+
+def journal_dir(database: str) -> Path | None:
+    """Completed calls are journalled beside the database until their batch is committed."""
+    return None if database in ("", ":memory:") else Path(f"{database}.journal")
 
 
 @dg.asset(
@@ -15,7 +23,7 @@ from orchestration.resources import ModelGatewayResource, ReleaseRegistryResourc
     deps=[conversation_sample],
     kinds={"duckdb", "openai"},
     group_name="simulation",
-    code_version="1",
+    code_version="2",
     description="The candidate's and the prior model's final turns regenerated on the same prefixes.",
 )
 def regenerated_responses(
@@ -29,25 +37,25 @@ def regenerated_responses(
     release, prior = release_registry.release_and_prior(context.partition_key)
     arms = [
         Arm(
-            "candidate",
-            release.version,
-            model_gateway.client_for(release),
-            model_gateway.sampling_for(release),
-        ),
-        Arm("prior", prior.version, model_gateway.client_for(prior), model_gateway.sampling_for(prior)),
+            name,
+            version.version,
+            model_gateway.client_for(version),
+            model_gateway.sampling_for(version),
+            model_gateway.engine_settings(version),
+        )
+        for name, version in (("candidate", release), ("prior", prior))
     ]
 
-    def progress(arm: str, done: int, total: int) -> None:
-        if done * 10 // total > (done - 1) * 10 // total:  # every tenth of the way
-            context.log.info(f"{arm}: {done}/{total} prefixes")
+    def progress(arm: str, snapshot: Progress) -> None:
+        context.log.info(snapshot.line(arm))
 
     with model_gateway.serving([release, prior]), duckdb.get_connection() as con:
         summaries = regenerate(
             con,
             context.partition_key,
             arms,
-            concurrency=model_gateway.concurrency,
-            redact=Deidentifier().redact,
+            redact=Deidentifier().redact_responses,
+            journal_dir=journal_dir(duckdb.database),
             progress=progress,
         )
     candidate = next(s for s in summaries if s.arm == "candidate")
@@ -65,10 +73,17 @@ def regenerated_responses(
                         "prefixes": s.prefixes,
                         "ok": s.ok,
                         "failed": s.failed,
-                        **s.usage,
+                        "calls": s.usage["openai.calls"],
+                        "cached": s.usage["openai.cached_calls"],
+                        "retries": s.usage["openai.retries"],
+                        "tokens": s.usage["openai.total_tokens"],
+                        "cost_usd": s.usage["openai.cost_usd"],
+                        "p50_ms": s.usage["openai.latency_p50_ms"],
+                        "p95_ms": s.usage["openai.latency_p95_ms"],
                     }
                     for s in summaries
                 ]
             ),
+            "prior.cost_usd": next(s.usage["openai.cost_usd"] for s in summaries if s.arm == "prior"),
         }
     )

@@ -16,7 +16,7 @@ import time
 
 from deploysim.local_model import SMOLLM2_ALIAS, serve_smollm2
 from deploysim.models.openai_client import OpenAICompatibleClient
-from deploysim.models.runner import run_requests
+from deploysim.models.runner import EngineSettings, run_requests
 from deploysim.models.types import ChatRequest
 from deploysim.registry import load_registry
 from deploysim.settings import DATA_DIR
@@ -49,7 +49,7 @@ def main() -> None:
             OpenAICompatibleClient(backend),
             items,
             cache=None,
-            concurrency=args.concurrency,
+            settings=EngineSettings.fixed(args.concurrency),
             on_result=lambda result: None,
         )
         elapsed = time.perf_counter() - started

@@ -171,6 +171,10 @@ class Deidentifier:
         """One-off redaction of free text (e.g. a quarantined row's excerpt)."""
         return self.deidentify_messages([{"role": "user", "content": text}]).messages[0]["content"]
 
+    def redact_responses(self, responses: Sequence[dict[str, Any]]) -> list[DeidentifiedMessages]:
+        """Batched redaction of model responses (content and tool-call arguments), with what was masked."""
+        return self.deidentify_many([[response] for response in responses])
+
     def strict_hits(self, text: str, min_score: float = 0.5) -> list[RecognizerResult]:
         """High-confidence hits of the strict types: after de-identification there must be none."""
         return [r for r in self.analyze(text) if r.entity_type in STRICT_ENTITIES and r.score >= min_score]

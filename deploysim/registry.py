@@ -39,6 +39,12 @@ class OpenAIBackend(BaseModel):
     sampling: SamplingParams = SamplingParams()
     usd_per_million_input_tokens: float = Field(default=0.0, ge=0.0)
     usd_per_million_output_tokens: float = Field(default=0.0, ge=0.0)
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="A ceiling for this endpoint's in-flight requests, e.g. a local server that serves one "
+        "request at a time; the engine's adaptive limit stays below it.",
+    )
     local_server: Literal["smollm2-135m-instruct"] | None = Field(
         default=None, description="A bundled local model that deploysim starts itself when it is not running."
     )

@@ -50,6 +50,7 @@ TABLES: dict[str, str] = {
         status VARCHAR NOT NULL,
         content VARCHAR,
         tool_calls JSON,
+        redacted_entities JSON,
         finish_reason VARCHAR,
         error_class VARCHAR,
         error_message VARCHAR,
@@ -57,7 +58,28 @@ TABLES: dict[str, str] = {
         completion_tokens INTEGER,
         latency_ms DOUBLE,
         cached BOOLEAN NOT NULL,
+        attempts INTEGER NOT NULL,
         PRIMARY KEY (partition_key, arm, conversation_id)
+    """,
+    "model_usage": """
+        partition_key VARCHAR NOT NULL,
+        arm VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        endpoint VARCHAR NOT NULL,
+        prefixes INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        calls INTEGER NOT NULL,
+        cached_calls INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL,
+        cost_usd DOUBLE NOT NULL,
+        failures JSON NOT NULL,
+        latency_p50_ms DOUBLE,
+        latency_p95_ms DOUBLE,
+        latency_p99_ms DOUBLE,
+        wall_s DOUBLE NOT NULL,
+        PRIMARY KEY (partition_key, arm)
     """,
     "scores": """
         partition_key VARCHAR NOT NULL,
@@ -128,9 +150,34 @@ TABLES: dict[str, str] = {
 }
 
 
+def column_definitions(table: str) -> list[tuple[str, str]]:
+    """(name, type) of each declared column, constraints left out."""
+    definitions = []
+    for line in TABLES[table].strip().splitlines():
+        if line.strip().startswith("PRIMARY"):
+            continue
+        name, *rest = line.strip().rstrip(",").split()
+        definitions.append((name, " ".join(rest).replace("NOT NULL", "").replace("PRIMARY KEY", "").strip()))
+    return definitions
+
+
+def columns_of(table: str) -> list[str]:
+    return [name for name, _ in column_definitions(table)]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables; a database from an older release gains the columns added since."""
     for name, columns in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+        existing = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+            ).fetchall()
+        }
+        for column, kind in column_definitions(name):
+            if column not in existing:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
     con.execute(CACHE_DDL)
 
 
@@ -140,11 +187,7 @@ def replace_partition(
     """Swap a partition's rows in one transaction, so a rerun never leaves duplicates or half a partition."""
     if table not in TABLES:
         raise KeyError(table)
-    columns = [
-        line.split()[0]
-        for line in TABLES[table].strip().splitlines()
-        if not line.strip().startswith("PRIMARY")
-    ]
+    columns = columns_of(table)
     missing = set(columns) - set(frame.columns)
     if missing and len(frame):
         raise ValueError(f"{table}: frame lacks columns {sorted(missing)}")
@@ -156,7 +199,8 @@ def replace_partition(
             con.execute(f"DELETE FROM {table} WHERE partition_key = ?", [partition_key])
         if len(frame):
             con.register("_incoming", frame[columns])
-            con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+            names = ", ".join(columns)
+            con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
             con.unregister("_incoming")
         con.execute("COMMIT")
     except Exception:

@@ -20,6 +20,7 @@ class FakeClient:
         self, endpoint: str = "fake:model", fail_on: str | None = None, delay_s: float = 0.0
     ) -> None:
         self.endpoint = endpoint
+        self.scope = f"{endpoint}|{id(self)}"
         self.fail_on = fail_on
         self.delay_s = delay_s
         self.calls = 0

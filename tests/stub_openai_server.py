@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Reply = tuple[int, dict[str, str], dict[str, Any] | str]
+
+
+class Drop:
+    """Close the connection without answering, as a crashed proxy would."""
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Answer only after `seconds`, longer than the client's attempt timeout."""
+
+    seconds: float
+    reply: Reply
 
 
 def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5) -> dict[str, Any]:
@@ -30,7 +46,7 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
 
 
 class StubServer:
-    def __init__(self, respond: Callable[[dict[str, Any], int], Reply]) -> None:
+    def __init__(self, respond: Callable[[dict[str, Any], int], Reply | Drop | Hang]) -> None:
         self.respond = respond
         self.bodies: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -41,7 +57,9 @@ class StubServer:
 
 
 @contextmanager
-def stub_openai_server(respond: Callable[[dict[str, Any], int], Reply]) -> Iterator[tuple[str, StubServer]]:
+def stub_openai_server(
+    respond: Callable[[dict[str, Any], int], Reply | Drop | Hang],
+) -> Iterator[tuple[str, StubServer]]:
     """Serve `respond(body, call_number)` on 127.0.0.1; yields the base_url and the recorder."""
     state = StubServer(respond)
 
@@ -54,8 +72,17 @@ def stub_openai_server(respond: Callable[[dict[str, Any], int], Reply]) -> Itera
             with state._lock:
                 state.bodies.append(body)
                 number = len(state.bodies)
-            status, headers, payload = state.respond(body, number)
-            self._send(status, headers, payload)
+            reply = state.respond(body, number)
+            if isinstance(reply, Drop):
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if isinstance(reply, Hang):
+                time.sleep(reply.seconds)
+                reply = reply.reply
+            status, headers, payload = reply
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                self._send(status, headers, payload)
 
         def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any] | str) -> None:
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()

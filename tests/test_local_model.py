@@ -6,7 +6,7 @@ import pytest
 
 from deploysim.local_model import LocalModelError, serve_smollm2
 from deploysim.models.openai_client import OpenAICompatibleClient
-from deploysim.models.runner import run_requests
+from deploysim.models.runner import EngineSettings, run_requests
 from deploysim.models.types import ChatRequest
 from deploysim.registry import OpenAIBackend, SamplingParams
 from deploysim.settings import DATA_DIR, Settings
@@ -45,7 +45,11 @@ def test_smollm2_answers_concurrent_requests_through_the_openai_sdk():
     with serve_smollm2(url):
         results = []
         usage = run_requests(
-            OpenAICompatibleClient(backend), items, cache=None, concurrency=4, on_result=results.append
+            OpenAICompatibleClient(backend),
+            items,
+            cache=None,
+            settings=EngineSettings.fixed(4),
+            on_result=results.append,
         )
     # Concurrent requests must not come back empty (the server runs with request interruption off).
     assert len(results) == 4 and all(r.output and r.output.content for r in results)

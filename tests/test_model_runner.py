@@ -2,9 +2,16 @@ import duckdb
 import pytest
 
 from deploysim.models.cache import ResponseCache
-from deploysim.models.runner import RunAborted, run_requests
+from deploysim.models.retry import RetryPolicy
+from deploysim.models.runner import EngineSettings, RunAborted, run_requests
 from deploysim.models.types import ChatRequest, ErrorClass, ModelCallError
 from tests.fakes import FakeClient
+
+
+def _fixed(concurrency: int) -> EngineSettings:
+    return EngineSettings.fixed(
+        concurrency, retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01, jitter_s=0.01)
+    )
 
 
 def _items(n: int, word: str = "question"):
@@ -14,7 +21,7 @@ def _items(n: int, word: str = "question"):
 def test_concurrency_is_bounded_and_every_item_gets_one_result():
     client = FakeClient(delay_s=0.01)
     results = []
-    usage = run_requests(client, _items(40), cache=None, concurrency=3, on_result=results.append)
+    usage = run_requests(client, _items(40), cache=None, settings=_fixed(3), on_result=results.append)
     assert client.max_in_flight == 3
     assert sorted(r.item_id for r in results) == sorted(f"c{i}" for i in range(40))
     assert usage.calls == 40 and usage.prompt_tokens == 280 and usage.completion_tokens == 120
@@ -27,14 +34,14 @@ def test_a_rerun_repeats_no_completed_call():
     cache = ResponseCache(con)
     first = FakeClient(fail_on="question 3")
     results = []
-    run_requests(first, _items(10), cache=cache, concurrency=2, on_result=results.append)
-    assert first.calls == 10
+    run_requests(first, _items(10), cache=cache, settings=_fixed(2), on_result=results.append)
+    assert first.calls == 9 + 3  # the failing prefix is tried three times, then recorded
     failed = [r for r in results if r.output is None]
     assert [(r.item_id, r.error_class) for r in failed] == [("c3", ErrorClass.TRANSIENT.value)]
 
     again = FakeClient()
     rerun = []
-    usage = run_requests(again, _items(10), cache=cache, concurrency=2, on_result=rerun.append)
+    usage = run_requests(again, _items(10), cache=cache, settings=_fixed(2), on_result=rerun.append)
     # Only the call that failed is made again; the nine completed ones come from the cache.
     assert again.calls == 1
     assert usage.cached == 9 and usage.calls == 1
@@ -44,13 +51,13 @@ def test_a_rerun_repeats_no_completed_call():
 def test_cache_key_covers_sampling_parameters():
     con = duckdb.connect()
     cache = ResponseCache(con)
-    run_requests(FakeClient(), _items(2), cache=cache, concurrency=2, on_result=lambda r: None)
+    run_requests(FakeClient(), _items(2), cache=cache, settings=_fixed(2), on_result=lambda r: None)
     hotter = [
         (i, r.model_copy(update={"sampling": r.sampling.model_copy(update={"temperature": 0.7})}))
         for i, r in _items(2)
     ]
     client = FakeClient()
-    run_requests(client, hotter, cache=cache, concurrency=2, on_result=lambda r: None)
+    run_requests(client, hotter, cache=cache, settings=_fixed(2), on_result=lambda r: None)
     assert client.calls == 2
 
 
@@ -62,10 +69,16 @@ def test_fatal_error_stops_the_run_with_one_clear_message():
 
     client = BadKey()
     with pytest.raises(RunAborted, match="invalid api key"):
-        run_requests(client, _items(200), cache=None, concurrency=4, on_result=lambda r: None)
+        run_requests(client, _items(200), cache=None, settings=_fixed(4), on_result=lambda r: None)
     assert client.calls < 20
 
 
 def test_duplicate_item_ids_are_refused():
     with pytest.raises(ValueError, match="unique"):
-        run_requests(FakeClient(), _items(2) + _items(1), cache=None, concurrency=1, on_result=lambda r: None)
+        run_requests(
+            FakeClient(),
+            _items(2) + _items(1),
+            cache=None,
+            settings=_fixed(1),
+            on_result=lambda r: None,
+        )

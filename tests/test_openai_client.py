@@ -3,7 +3,8 @@ import time
 import pytest
 
 from deploysim.models.openai_client import OpenAICompatibleClient
-from deploysim.models.runner import RunAborted, run_requests
+from deploysim.models.retry import RetryPolicy
+from deploysim.models.runner import EngineSettings, RunAborted, run_requests
 from deploysim.models.types import ChatRequest, ErrorClass
 from deploysim.registry import OpenAIBackend
 from tests.stub_openai_server import completion, stub_openai_server
@@ -11,6 +12,12 @@ from tests.stub_openai_server import completion, stub_openai_server
 
 def _backend(url: str, **extra) -> OpenAIBackend:
     return OpenAIBackend(base_url=url, model="stub", **extra)
+
+
+def _settings(concurrency: int, attempts: int = 3) -> EngineSettings:
+    return EngineSettings.fixed(
+        concurrency, retry=RetryPolicy(max_attempts=attempts, backoff_initial_s=0.05, jitter_s=0.05)
+    )
 
 
 def _request(text: str = "hello") -> ChatRequest:
@@ -24,10 +31,12 @@ def test_retry_after_is_honoured_then_the_call_succeeds():
         return 200, {}, completion("hi there")
 
     with stub_openai_server(respond) as (url, server):
-        client = OpenAICompatibleClient(_backend(url), max_retries=2, timeout_s=5)
+        client = OpenAICompatibleClient(_backend(url), timeout_s=5)
         results = []
         started = time.monotonic()
-        usage = run_requests(client, [("a", _request())], cache=None, concurrency=1, on_result=results.append)
+        usage = run_requests(
+            client, [("a", _request())], cache=None, settings=_settings(1), on_result=results.append
+        )
         elapsed = time.monotonic() - started
     assert results[0].output.content == "hi there"
     assert server.calls == 2
@@ -39,9 +48,15 @@ def test_retry_after_is_honoured_then_the_call_succeeds():
 
 def test_persistent_server_errors_are_recorded_as_transient_failures():
     with stub_openai_server(lambda body, n: (500, {}, {"error": {"message": "boom"}})) as (url, server):
-        client = OpenAICompatibleClient(_backend(url), max_retries=1, timeout_s=5)
+        client = OpenAICompatibleClient(_backend(url), timeout_s=5)
         results = []
-        usage = run_requests(client, [("a", _request())], cache=None, concurrency=1, on_result=results.append)
+        usage = run_requests(
+            client,
+            [("a", _request())],
+            cache=None,
+            settings=_settings(1, attempts=2),
+            on_result=results.append,
+        )
     assert server.calls == 2  # one try and one retry, never forever
     assert results[0].output is None and results[0].error_class == ErrorClass.TRANSIENT.value
     assert usage.failures == {"transient": 1}
@@ -58,13 +73,13 @@ def test_a_context_too_long_error_fails_that_prefix_only():
         return 200, {}, completion("fine")
 
     with stub_openai_server(respond) as (url, _):
-        client = OpenAICompatibleClient(_backend(url), max_retries=0, timeout_s=5)
+        client = OpenAICompatibleClient(_backend(url), timeout_s=5)
         results = {}
         run_requests(
             client,
             [("a", _request("long one")), ("b", _request("short"))],
             cache=None,
-            concurrency=1,
+            settings=_settings(1),
             on_result=lambda r: results.__setitem__(r.item_id, r),
         )
     assert (
@@ -75,10 +90,10 @@ def test_a_context_too_long_error_fails_that_prefix_only():
 
 def test_a_bad_key_stops_the_run_early():
     with stub_openai_server(lambda body, n: (401, {}, {"error": {"message": "bad key"}})) as (url, server):
-        client = OpenAICompatibleClient(_backend(url), max_retries=0, timeout_s=5)
+        client = OpenAICompatibleClient(_backend(url), timeout_s=5)
         items = [(str(i), _request()) for i in range(50)]
         with pytest.raises(RunAborted, match="AuthenticationError"):
-            run_requests(client, items, cache=None, concurrency=2, on_result=lambda r: None)
+            run_requests(client, items, cache=None, settings=_settings(2), on_result=lambda r: None)
     assert server.calls < 10
 
 

@@ -86,7 +86,7 @@ def test_regeneration_completeness_detects_missing_and_duplicated_results():
     def add(cid: str, arm: str) -> None:
         con.execute(
             "INSERT INTO regenerations (partition_key, arm, model_version, conversation_id, prefix_hash, "
-            "status, cached) VALUES ('v', ?, 'm', ?, 'h', 'ok', false)",
+            "status, cached, attempts) VALUES ('v', ?, 'm', ?, 'h', 'ok', false, 1)",
             [arm, cid],
         )
 

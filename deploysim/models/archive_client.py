@@ -18,6 +18,7 @@ class ArchiveClient:
 
     def __init__(self, path: Path) -> None:
         self.endpoint = f"archive:{path.name}"
+        self.scope = self.endpoint
         self._responses: dict[str, dict] = {}
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as handle:

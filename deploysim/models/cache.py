@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
+import pandas as pd
 
 from deploysim.hashing import content_hash
+from deploysim.models.journal import ResponseJournal, orphaned_records
 from deploysim.models.types import ChatRequest, ModelOutput
 
 CACHE_DDL = """
@@ -30,11 +34,26 @@ def request_key(endpoint: str, request: ChatRequest) -> str:
 
 
 class ResponseCache:
-    """Each completed call is committed as it lands, so at most the calls in flight are lost."""
+    """Completed calls are journalled at once and written to DuckDB in batches.
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+    DuckDB has one writer and a commit per call would cap throughput, so `put` only buffers; `flush`
+    commits the buffer in one statement. With a journal directory, a process killed between flushes
+    loses nothing: the next cache opened on the same directory commits the dead run's journal first.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, journal_dir: Path | None = None) -> None:
         self._con = connection
         self._con.execute(CACHE_DDL)
+        self._buffer: dict[str, tuple[str, str]] = {}
+        self.recovered = 0
+        self._journal: ResponseJournal | None = None
+        if journal_dir is not None:
+            for records in orphaned_records(journal_dir):
+                for record in records:
+                    self._buffer[record["key"]] = (record["endpoint"], record["output"])
+                self.recovered += len(records)
+                self.flush()
+        self._journal = ResponseJournal(journal_dir) if journal_dir is not None else None
 
     def get_many(self, keys: list[str]) -> dict[str, ModelOutput]:
         if not keys:
@@ -43,10 +62,46 @@ class ResponseCache:
             "SELECT request_hash, output FROM response_cache WHERE request_hash IN (SELECT unnest(?))",
             [keys],
         ).fetchall()
-        return {key: ModelOutput.model_validate_json(output) for key, output in rows}
+        found = {key: ModelOutput.model_validate_json(output) for key, output in rows}
+        for key in keys:
+            if key in self._buffer and key not in found:
+                found[key] = ModelOutput.model_validate_json(self._buffer[key][1])
+        return found
 
     def put(self, key: str, endpoint: str, output: ModelOutput) -> None:
-        self._con.execute(
-            "INSERT OR REPLACE INTO response_cache (request_hash, endpoint, output) VALUES (?, ?, ?)",
-            [key, endpoint, output.model_dump_json()],
+        payload = output.model_dump_json()
+        if self._journal is not None:
+            self._journal.append({"key": key, "endpoint": endpoint, "output": payload})
+        self._buffer[key] = (endpoint, payload)
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def flush(self) -> int:
+        if not self._buffer:
+            return 0
+        frame = pd.DataFrame(
+            [(key, endpoint, output) for key, (endpoint, output) in self._buffer.items()],
+            columns=["request_hash", "endpoint", "output"],
         )
+        self._con.register("_cache_batch", frame)
+        try:
+            self._con.execute(
+                "INSERT OR REPLACE INTO response_cache (request_hash, endpoint, output) "
+                "SELECT request_hash, endpoint, output FROM _cache_batch"
+            )
+        finally:
+            self._con.unregister("_cache_batch")
+        if self._journal is not None:
+            self._journal.truncate()
+        written = len(self._buffer)
+        self._buffer.clear()
+        return written
+
+    def close(self) -> None:
+        """Commit what is buffered and remove this run's journal."""
+        self.flush()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

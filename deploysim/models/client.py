@@ -11,6 +11,8 @@ from deploysim.models.types import ChatRequest, ModelOutput
 class ModelClient(Protocol):
     #: Where calls go, e.g. "openai:http://host/v1#model"; part of the cache key, never a secret.
     endpoint: str
+    #: What shares one concurrency limit: endpoint, model and a digest of the key.
+    scope: str
     #: Whether completed calls are worth caching (remote calls are; archive look-ups are not).
     cacheable: bool
     usd_per_million_input_tokens: float

@@ -39,11 +39,29 @@ class ErrorClass(StrEnum):
 
 
 class ModelCallError(Exception):
-    """A call that failed for good, with its class. Fatal errors stop a run early."""
+    """One failed attempt, classified. Rate limits and transient errors are retried; fatal ones are not."""
 
-    def __init__(self, error_class: ErrorClass, message: str, *, stops_run: bool = False) -> None:
+    def __init__(
+        self,
+        error_class: ErrorClass,
+        message: str,
+        *,
+        stops_run: bool = False,
+        retry_after_s: float | None = None,
+        overloaded: bool = False,
+    ) -> None:
         super().__init__(message)
         self.error_class = error_class
         self.message = message
         #: Auth, quota or unknown-model errors: every further call would fail the same way.
         self.stops_run = stops_run
+        #: The server's own Retry-After, which overrides the computed backoff.
+        self.retry_after_s = retry_after_s
+        #: 429 or an overload status: the endpoint asks for fewer requests in flight.
+        self.overloaded = overloaded or error_class == ErrorClass.RATE_LIMIT
+        #: How many attempts were made before giving up; set by the retry loop.
+        self.attempts = 1
+
+    @property
+    def retryable(self) -> bool:
+        return self.error_class in (ErrorClass.RATE_LIMIT, ErrorClass.TRANSIENT)

@@ -13,12 +13,21 @@ class Usage:
     endpoint: str
     usd_per_million_input_tokens: float = 0.0
     usd_per_million_output_tokens: float = 0.0
+    #: Completions received (each one billed).
     calls: int = 0
+    #: HTTP attempts, retries included.
+    attempts: int = 0
+    retries: int = 0
     cached: int = 0
+    #: Items that shared an identical request in flight and got its answer.
+    coalesced: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    concurrency_peak: int = 0
+    concurrency_cuts: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -32,18 +41,25 @@ class Usage:
         ) / 1_000_000
 
     def latency_percentile(self, q: float) -> float | None:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
+        return round(float(np.percentile(self.latencies_ms, q)), 1) if self.latencies_ms else None
 
     def as_metadata(self, prefix: str = "openai") -> dict[str, float | int | str | None]:
         """Key names follow dagster-openai's (`openai.calls`, `openai.total_tokens`...)."""
         return {
             f"{prefix}.calls": self.calls,
             f"{prefix}.cached_calls": self.cached,
+            f"{prefix}.attempts": self.attempts,
+            f"{prefix}.retries": self.retries,
             f"{prefix}.prompt_tokens": self.prompt_tokens,
             f"{prefix}.completion_tokens": self.completion_tokens,
             f"{prefix}.total_tokens": self.total_tokens,
             f"{prefix}.cost_usd": round(self.cost_usd, 6),
             f"{prefix}.failures": sum(self.failures.values()),
+            **{f"{prefix}.failures.{name}": count for name, count in sorted(self.failures.items())},
             f"{prefix}.latency_p50_ms": self.latency_percentile(50),
             f"{prefix}.latency_p95_ms": self.latency_percentile(95),
+            f"{prefix}.latency_p99_ms": self.latency_percentile(99),
+            f"{prefix}.concurrency_peak": self.concurrency_peak,
+            f"{prefix}.concurrency_cuts": self.concurrency_cuts,
+            f"{prefix}.wall_s": round(self.wall_s, 2),
         }

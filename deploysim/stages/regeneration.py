@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -12,11 +14,14 @@ from pydantic import BaseModel
 
 from deploysim.models.cache import ResponseCache
 from deploysim.models.client import ModelClient
-from deploysim.models.runner import CallResult, run_requests
+from deploysim.models.runner import CallResult, EngineSettings, Progress, run_requests
 from deploysim.models.types import ChatRequest, ErrorClass
-from deploysim.models.usage import Usage
+from deploysim.pii.placeholders import DeidentifiedMessages
 from deploysim.registry import SamplingParams
-from deploysim.store import replace_partition
+from deploysim.store import columns_of, replace_partition
+
+#: Redacts a batch of responses (content and tool-call arguments), reporting what it masked.
+RedactResponses = Callable[[Sequence[dict[str, Any]]], list[DeidentifiedMessages]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class Arm:
     model_version: str
     client: ModelClient
     sampling: SamplingParams
+    settings: EngineSettings
 
 
 class ArmSummary(BaseModel):
@@ -45,63 +51,84 @@ def _status(result: CallResult) -> str:
     return "miss" if result.error_class == ErrorClass.ARCHIVE_MISS else "failed"
 
 
-def load_requests(con: duckdb.DuckDBPyConnection, partition_key: str) -> list[tuple[str, str, str, str]]:
-    """(conversation_id, prefix_hash, messages JSON, tools JSON) of the sampled prefixes."""
-    return con.execute(
-        "SELECT conversation_id, prefix_hash, messages, tools FROM prefixes WHERE partition_key = ? "
-        "ORDER BY conversation_id",
-        [partition_key],
-    ).fetchall()
+def count_prefixes(con: duckdb.DuckDBPyConnection, partition_key: str) -> int:
+    row = con.execute("SELECT count(*) FROM prefixes WHERE partition_key = ?", [partition_key]).fetchone()
+    return int(row[0]) if row else 0
 
 
-def regenerate(
-    con: duckdb.DuckDBPyConnection,
-    partition_key: str,
-    arms: list[Arm],
-    *,
-    concurrency: int,
-    redact: Callable[[str], str],
-    progress: Callable[[str, int, int], None] | None = None,
-) -> list[ArmSummary]:
-    """Each prefix gets exactly one row per arm: a response, or a failure with its class.
-
-    Every response passes through `redact` before it lands: archive responses are recorded production
-    data, and grading every arm on equally de-identified text keeps the comparison fair.
-    """
-    prefixes = load_requests(con, partition_key)
-    cache = ResponseCache(con)
-    rows: list[dict] = []
-    summaries = []
-    hashes = {cid: phash for cid, phash, _, _ in prefixes}
-    for arm in arms:
-        items = [
-            (
-                cid,
-                ChatRequest(
-                    messages=json.loads(messages),
-                    tools=json.loads(tools) if tools else None,
-                    sampling=arm.sampling,
-                ),
+def iter_requests(
+    con: duckdb.DuckDBPyConnection, partition_key: str, sampling: SamplingParams, page_size: int = 1000
+) -> Iterator[tuple[str, ChatRequest]]:
+    """The sampled prefixes, page by page (keyset pagination): 100k prefixes never sit in memory."""
+    after = ""
+    while True:
+        page = con.execute(
+            "SELECT conversation_id, messages, tools FROM prefixes "
+            "WHERE partition_key = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
+            [partition_key, after, page_size],
+        ).fetchall()
+        if not page:
+            return
+        for conversation_id, messages, tools in page:
+            request = ChatRequest(
+                messages=json.loads(messages), tools=json.loads(tools) if tools else None, sampling=sampling
             )
-            for cid, _, messages, tools in prefixes
-        ]
-        arm_rows: list[dict] = []
+            yield conversation_id, request
+        after = page[-1][0]
 
-        def collect(result: CallResult, arm: Arm = arm, arm_rows: list[dict] = arm_rows) -> None:
+
+class RegenerationWriter:
+    """Buffers one arm's results and appends them to `regenerations` whenever the engine flushes.
+
+    Responses are redacted in the same batches, so no raw model text ever lands in a table.
+    """
+
+    COLUMNS = columns_of("regenerations")
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, partition_key: str, arm: Arm, redact: RedactResponses
+    ) -> None:
+        self._con = con
+        self._partition_key = partition_key
+        self._arm = arm
+        self._redact = redact
+        self._buffer: list[CallResult] = []
+        self.ok = 0
+        self.rows = 0
+
+    def add(self, result: CallResult) -> None:
+        self._buffer.append(result)
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        outputs = [r.output for r in self._buffer if r.output is not None]
+        redacted = iter(
+            self._redact(
+                [
+                    {"role": "assistant", "content": o.content or "", "tool_calls": o.tool_calls}
+                    for o in outputs
+                ]
+            )
+        )
+        rows = []
+        for result in self._buffer:
             output = result.output
-            content = output.content if output else None
-            if content:
-                content = redact(content)
-            arm_rows.append(
+            clean: dict[str, Any] = {}
+            masked: dict[str, int] = {}
+            if output is not None:
+                found = next(redacted)
+                clean, masked = found.messages[0], dict(found.entity_counts)
+            rows.append(
                 {
-                    "partition_key": partition_key,
-                    "arm": arm.name,
-                    "model_version": arm.model_version,
+                    "partition_key": self._partition_key,
+                    "arm": self._arm.name,
+                    "model_version": self._arm.model_version,
                     "conversation_id": result.item_id,
-                    "prefix_hash": hashes[result.item_id],
                     "status": _status(result),
-                    "content": content,
-                    "tool_calls": json.dumps(output.tool_calls) if output and output.tool_calls else None,
+                    "content": (clean.get("content") or None) if output else None,
+                    "tool_calls": json.dumps(clean["tool_calls"]) if clean.get("tool_calls") else None,
+                    "redacted_entities": json.dumps(masked) if output else None,
                     "finish_reason": output.finish_reason if output else None,
                     "error_class": result.error_class,
                     "error_message": result.error_message,
@@ -109,24 +136,100 @@ def regenerate(
                     "completion_tokens": output.completion_tokens if output else None,
                     "latency_ms": result.latency_ms,
                     "cached": result.cached,
+                    "attempts": result.attempts,
                 }
             )
-
-        report = (lambda done, total, name=arm.name: progress(name, done, total)) if progress else None
-        usage: Usage = run_requests(
-            arm.client, items, cache=cache, concurrency=concurrency, on_result=collect, progress=report
-        )
-        rows.extend(arm_rows)
-        summaries.append(
-            ArmSummary(
-                arm=arm.name,
-                model_version=arm.model_version,
-                endpoint=arm.client.endpoint,
-                prefixes=len(items),
-                ok=sum(r["status"] == "ok" for r in arm_rows),
-                failed=dict(usage.failures),
-                usage=usage.as_metadata(),
+        frame = pd.DataFrame(rows)
+        self._con.register("_regeneration_batch", frame)
+        try:
+            # The prefix hash is joined in here rather than carried through the engine.
+            names = ", ".join(self.COLUMNS)
+            values = ", ".join("p.prefix_hash" if c == "prefix_hash" else f"b.{c}" for c in self.COLUMNS)
+            self._con.execute(
+                f"INSERT INTO regenerations ({names}) SELECT {values} FROM _regeneration_batch b "
+                "JOIN prefixes p USING (partition_key, conversation_id)"
             )
-        )
-    replace_partition(con, "regenerations", partition_key, pd.DataFrame(rows))
+        finally:
+            self._con.unregister("_regeneration_batch")
+        self.ok += len(outputs)
+        self.rows += len(rows)
+        self._buffer.clear()
+
+
+def regenerate(
+    con: duckdb.DuckDBPyConnection,
+    partition_key: str,
+    arms: list[Arm],
+    *,
+    redact: RedactResponses,
+    journal_dir: Path | None = None,
+    progress: Callable[[str, Progress], None] | None = None,
+) -> list[ArmSummary]:
+    """Each prefix gets exactly one row per arm: a response, or a failure with its class.
+
+    Rows are appended in batches as results arrive; completed calls are cached (and journalled), so a
+    killed run, rerun, sends only the calls that never completed. Every response is redacted before it
+    lands: archive responses are recorded production data, and grading every arm on equally
+    de-identified text keeps the comparison fair.
+    """
+    total = count_prefixes(con, partition_key)
+    cache = ResponseCache(con, journal_dir)
+    con.execute("DELETE FROM regenerations WHERE partition_key = ?", [partition_key])
+    summaries = []
+    try:
+        for arm in arms:
+            writer = RegenerationWriter(con, partition_key, arm, redact)
+            report = (lambda p, name=arm.name: progress(name, p)) if progress else None
+            usage = run_requests(
+                arm.client,
+                iter_requests(con, partition_key, arm.sampling),
+                cache=cache,
+                settings=arm.settings,
+                on_result=writer.add,
+                on_flush=writer.flush,
+                progress=report,
+                total=total,
+            )
+            summaries.append(
+                ArmSummary(
+                    arm=arm.name,
+                    model_version=arm.model_version,
+                    endpoint=arm.client.endpoint,
+                    prefixes=writer.rows,
+                    ok=writer.ok,
+                    failed=dict(usage.failures),
+                    usage=usage.as_metadata(),
+                )
+            )
+    finally:
+        cache.close()
+    replace_partition(con, "model_usage", partition_key, usage_frame(partition_key, summaries))
     return summaries
+
+
+def usage_frame(partition_key: str, summaries: list[ArmSummary]) -> pd.DataFrame:
+    """One accounting row per arm (model version) of the partition."""
+    return pd.DataFrame(
+        [
+            {
+                "partition_key": partition_key,
+                "arm": s.arm,
+                "model_version": s.model_version,
+                "endpoint": s.endpoint,
+                "prefixes": s.prefixes,
+                "ok": s.ok,
+                "calls": s.usage["openai.calls"],
+                "cached_calls": s.usage["openai.cached_calls"],
+                "attempts": s.usage["openai.attempts"],
+                "prompt_tokens": s.usage["openai.prompt_tokens"],
+                "completion_tokens": s.usage["openai.completion_tokens"],
+                "cost_usd": s.usage["openai.cost_usd"],
+                "failures": json.dumps(s.failed),
+                "latency_p50_ms": s.usage["openai.latency_p50_ms"],
+                "latency_p95_ms": s.usage["openai.latency_p95_ms"],
+                "latency_p99_ms": s.usage["openai.latency_p99_ms"],
+                "wall_s": s.usage["openai.wall_s"],
+            }
+            for s in summaries
+        ]
+    )
