@@ -106,7 +106,9 @@ def test_tools_are_sent_tool_calls_stored_and_the_prior_arm_replays_its_archive(
     assert usage == [("candidate", 3, 30, 3 * (10 * 2.0 + 5 * 8.0) / 1e6), ("prior", 2, 0, 0.0)]
     candidate = next(s for s in summaries if s.arm == "candidate")
     assert candidate.usage["openai.total_tokens"] == 45 and candidate.usage["openai.calls"] == 3
-    assert progress and progress[0].startswith("candidate: 3/3 (100.0%)")
+    assert progress[0].startswith("candidate: 3/3 (100.0%) · ok 3 · failed 0 · cached 0")
+    # An archive's misses are not failed calls.
+    assert progress[-1].startswith("prior: 3/3 (100.0%) · ok 2 · failed 0 · missed 1 · cached 0")
 
 
 def test_identical_prefixes_share_a_call_at_temperature_zero_but_not_when_sampling(tmp_path):
@@ -144,7 +146,15 @@ def test_a_database_from_an_older_release_gains_the_new_columns(tmp_path):
 
 def test_the_progress_line_reads_well():
     line = Progress(
-        done=4210, total=100_000, ok=4200, failed=10, cached=0, elapsed_s=100.0, concurrency=64, in_flight=60
+        done=4210,
+        total=100_000,
+        ok=4200,
+        failed=10,
+        missed=0,
+        cached=0,
+        elapsed_s=100.0,
+        concurrency=64,
+        in_flight=60,
     ).line("candidate")
     assert line == (
         "candidate: 4,210/100,000 (4.2%) · ok 4,200 · failed 10 · cached 0 · 42.1/s"

@@ -16,7 +16,7 @@ from deploysim.models.cache import ResponseCache, request_key
 from deploysim.models.client import ModelClient
 from deploysim.models.limiter import ConcurrencyBounds, limiter_for
 from deploysim.models.retry import RetryPolicy, call_with_retries
-from deploysim.models.types import ChatRequest, ModelCallError, ModelOutput
+from deploysim.models.types import ChatRequest, ErrorClass, ModelCallError, ModelOutput
 from deploysim.models.usage import Usage
 
 
@@ -55,6 +55,8 @@ class Progress:
     total: int | None
     ok: int
     failed: int
+    #: Prefixes an archive has no recorded answer for: not failures of a call.
+    missed: int
     cached: int
     elapsed_s: float
     concurrency: int
@@ -71,9 +73,12 @@ class Progress:
         if self.total and self.per_second > 0:
             minutes = (self.total - self.done) / self.per_second / 60
             eta = f" · eta {minutes:.0f}m" if minutes >= 1 else f" · eta {minutes * 60:.0f}s"
+        missed = f" · missed {self.missed:,}" if self.missed else ""
+        # A rate over cache hits alone would read 0.0/s.
+        rate = f" · {self.per_second:.1f}/s" if self.done > self.cached else ""
         return (
-            f"{label}: {self.done:,}{total} · ok {self.ok:,} · failed {self.failed:,}"
-            f" · cached {self.cached:,} · {self.per_second:.1f}/s"
+            f"{label}: {self.done:,}{total} · ok {self.ok:,} · failed {self.failed:,}{missed}"
+            f" · cached {self.cached:,}{rate}"
             f" · concurrency {self.concurrency} ({self.in_flight} in flight){eta}"
         )
 
@@ -138,7 +143,8 @@ async def _run(
                     done=state["done"],
                     total=total,
                     ok=state["ok"],
-                    failed=sum(usage.failures.values()),
+                    failed=sum(usage.failures.values()) - usage.failures[ErrorClass.ARCHIVE_MISS.value],
+                    missed=usage.failures[ErrorClass.ARCHIVE_MISS.value],
                     cached=usage.cached,
                     elapsed_s=now - started,
                     concurrency=limiter.current,
