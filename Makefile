@@ -35,6 +35,7 @@ ui: setup
 ## Rebuild the bundled sample from the public data sets beside the checkout.
 sample: setup
 	$(VENV)/bin/python scripts/build_sample.py --shared ../shared/data --out data/sample
+	$(VENV)/bin/python scripts/build_validation_sets.py --shared ../shared/data --out data/validation
 
 ## The regeneration engine against a loopback stub, side by side with Inspect (in its own venv: it pins an
 ## older fsspec than dagster's).

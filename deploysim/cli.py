@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploysim.settings import DATA_DIR, VAR_DIR
+from deploysim.settings import DATA_DIR, VAR_DIR, from_environment
 
 _DAGSTER_YAML = """\
 # Written by deploysim; replace this file to configure the instance yourself (e.g. Postgres storage).
@@ -115,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
     instance.add_dynamic_partitions(partitions_name, [v for v in order if v not in known])
     print(f"[deploysim] registered {len(order)} model-version partitions in {home}")
 
+    print("[deploysim] validating the evaluators against human labels ...", flush=True)
+    validation = defs.resolve_job_def("evaluator_validation_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    if not validation.success:
+        print(f"[deploysim] evaluator validation run {validation.run_id} failed", file=sys.stderr)
+        return 1
     job = defs.resolve_job_def("deployment_simulation_job")
     run_config = {
         "ops": {"conversation_sample": {"config": {"sample_size": args.sample_size, "seed": args.seed}}},
@@ -152,6 +159,87 @@ def run(args: argparse.Namespace) -> int:
         "  then open the address it prints (http://127.0.0.1:3000 unless that port is taken)."
     )
     return status
+
+
+def score(args: argparse.Namespace) -> int:
+    from deploysim.score_logs import score_log
+    from evaluators.registry import EVALUATORS, load_evaluators
+
+    names = [n for n in args.evaluators.split(",") if n]
+    unknown = [n for n in names if n not in EVALUATORS]
+    if unknown:
+        print(f"unknown evaluators {unknown}; known: {', '.join(sorted(EVALUATORS))}", file=sys.stderr)
+        return 2
+    judged = any(n.startswith("judge_") for n in names)
+    if judged and not (args.judge_base_url and args.judge_model):
+        print("judge_* evaluators need --judge-base-url and --judge-model", file=sys.stderr)
+        return 2
+    cache = None
+    judge = None
+    if judged:
+        import duckdb
+
+        from deploysim.models.cache import ResponseCache
+        from evaluators.judge import JudgeRuntime
+        from orchestration.resources import EvaluatorSuiteResource, ModelGatewayResource
+
+        backend = EvaluatorSuiteResource(
+            names=names,
+            judge_base_url=args.judge_base_url,
+            judge_model=args.judge_model,
+            judge_api_key_env=args.judge_api_key_env,
+        ).judge_backend()
+        assert backend is not None
+        gateway = ModelGatewayResource()
+        db = Path(args.db) if args.db else from_environment().duckdb_path
+        db.parent.mkdir(parents=True, exist_ok=True)
+        cache = ResponseCache(duckdb.connect(str(db)), Path(f"{db}.journal"))
+        judge = JudgeRuntime(
+            client_factory=lambda: gateway.client_for_backend(backend),
+            settings=gateway.engine_settings_for(backend),
+            sampling=backend.sampling,
+            cache=cache,
+        )
+    try:
+        # Text goes to a judge endpoint only after de-identification, as in the pipeline.
+        report = score_log(
+            Path(args.input), load_evaluators(names, judge), Path(args.output), deidentify=judged
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+    print(
+        f"{report.rows_in} rows read: {report.scored} scored, {report.quarantined} quarantined; "
+        f"{report.labels_written} labels written to {report.output}"
+    )
+    if report.quarantine_file:
+        print(f"quarantined rows and reasons: {report.quarantine_file}")
+    return 0
+
+
+def validate_evaluators(names: str | None) -> int:
+    from deploysim.validation import unvalidated, validate
+    from evaluators.registry import OFFLINE, load_evaluators
+
+    evaluators = load_evaluators([n for n in names.split(",") if n] if names else list(OFFLINE))
+    table = validate(evaluators, DATA_DIR / "validation")
+    print("Evaluators against human labels (95% Wilson intervals). Data: data/validation/NOTICE.md\n")
+    header = f"{'category':<20} {'evaluator version':<34} {'subset':<18} {'n':>5}  agreement [95% CI]"
+    print(header + "      precision  sensitivity  specificity")
+    for row in table.itertuples():
+
+        def share(value: float | None) -> str:
+            return "    n/a" if value is None or value != value else f"{value:7.3f}"
+
+        print(
+            f"{row.category:<20} {row.evaluator_version:<34} {row.subset:<18} {row.n:>5}  "
+            f"{row.agreement:.3f} [{row.agreement_low:.3f}, {row.agreement_high:.3f}]"
+            f"  {share(row.precision)}    {share(row.sensitivity)}      {share(row.specificity)}"
+        )
+    missing = unvalidated(evaluators)
+    if missing:
+        print(f"\nno public human labels here for: {', '.join(missing)}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +284,22 @@ def main(argv: list[str] | None = None) -> int:
         "recorded", help='JSONL of {"messages": [prefix], "tools": [...], "response": {...}}'
     )
     archive_command.add_argument("--out", required=True, help="archive file to write (.jsonl.gz)")
+    score_command = commands.add_parser(
+        "score", help="grade existing responses (the last assistant turn of each conversation)"
+    )
+    score_command.add_argument("--input", required=True, help="JSONL, JSONL.gz or Parquet file or folder")
+    score_command.add_argument(
+        "--evaluators", required=True, help="comma-separated evaluator names (see validate-evaluators)"
+    )
+    score_command.add_argument("--output", required=True, help="labels to write: .jsonl, .csv or .parquet")
+    score_command.add_argument("--judge-base-url", help="OpenAI-compatible endpoint for judge_* evaluators")
+    score_command.add_argument("--judge-model", help="the judge's model name")
+    score_command.add_argument("--judge-api-key-env", help="environment variable holding the judge's key")
+    score_command.add_argument("--db", help="DuckDB file for the judge's response cache")
+    validate_command = commands.add_parser(
+        "validate-evaluators", help="measure the evaluators against human labels and print the figures"
+    )
+    validate_command.add_argument("--evaluators", help="comma-separated names (default: every offline one)")
     serve_command = commands.add_parser("serve-local", help="serve the bundled SmolLM2 until interrupted")
     serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
 
@@ -208,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gate":
         _apply_overrides(args)
         return _print_gate(args.candidate)
+    if args.command == "score":
+        return score(args)
+    if args.command == "validate-evaluators":
+        return validate_evaluators(args.evaluators)
     if args.command == "build-archive":
         return build_archive(Path(args.recorded), Path(args.out))
     if args.command == "serve-local":

@@ -141,14 +141,30 @@ class Deidentifier:
         marked = self._anonymizer.anonymize(text, results, operators).text  # type: ignore[arg-type]
         return _MARKER.sub(lambda m: book.placeholder(*found[int(m[1])]), marked)
 
-    def deidentify_many(self, conversations: Sequence[list[dict[str, Any]]]) -> list[DeidentifiedMessages]:
-        """All texts of all conversations go through spaCy in one batched pass."""
-        strict = [strict_deidentify_messages(messages) for messages in conversations]
+    def deidentify_many(
+        self,
+        conversations: Sequence[list[dict[str, Any]]],
+        contexts: Sequence[list[dict[str, Any]]] | None = None,
+    ) -> list[DeidentifiedMessages]:
+        """All texts of all conversations go through spaCy in one batched pass.
+
+        `contexts` are de-identified messages that precede each conversation (a response's prefix): they
+        are not analysed again, only numbered after, so an entity new in the response gets a new placeholder.
+        """
+        context_texts = [
+            [text for message in context for text in message_texts(message)]
+            for context in (contexts or [[] for _ in conversations])
+        ]
+        strict = [
+            strict_deidentify_messages(messages, context)
+            for messages, context in zip(conversations, context_texts, strict=True)
+        ]
         texts = [text for s in strict for message in s.messages for text in message_texts(message)]
         results = iter(self.analyze_many(texts))
         output = []
-        for first in strict:
+        for first, context in zip(strict, context_texts, strict=True):
             book = PlaceholderBook()
+            book.continue_after(context)
             book.continue_after(text for message in first.messages for text in message_texts(message))
             # Texts come back in the order they were sent, so each replacement takes the next result.
             cleaned = replace_texts(
@@ -171,9 +187,15 @@ class Deidentifier:
         """One-off redaction of free text (e.g. a quarantined row's excerpt)."""
         return self.deidentify_messages([{"role": "user", "content": text}]).messages[0]["content"]
 
-    def redact_responses(self, responses: Sequence[dict[str, Any]]) -> list[DeidentifiedMessages]:
-        """Batched redaction of model responses (content and tool-call arguments), with what was masked."""
-        return self.deidentify_many([[response] for response in responses])
+    def redact_responses(
+        self, responses: Sequence[dict[str, Any]], prefixes: Sequence[list[dict[str, Any]]] | None = None
+    ) -> list[DeidentifiedMessages]:
+        """Batched redaction of model responses (content and tool-call arguments), with what was masked.
+
+        Placeholders continue the numbering of each response's (de-identified) prefix, so a placeholder
+        the prefix does not hold marks PII the response introduced.
+        """
+        return self.deidentify_many([[response] for response in responses], prefixes)
 
     def strict_hits(self, text: str, min_score: float = 0.5) -> list[RecognizerResult]:
         """High-confidence hits of the strict types: after de-identification there must be none."""

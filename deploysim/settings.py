@@ -21,11 +21,13 @@ class Settings(BaseModel):
 
 
 def from_environment() -> Settings:
+    from evaluators.registry import OFFLINE  # every offline evaluator by default; judges need an endpoint
+
     env = os.environ.get
     return Settings(
         production_log=Path(env("DEPLOYSIM_LOG", DATA_DIR / "sample" / "production_log.jsonl.gz")),
         release_registry=Path(env("DEPLOYSIM_REGISTRY", DATA_DIR / "releases.yaml")),
         gate_policy=Path(env("DEPLOYSIM_GATE_POLICY", DATA_DIR / "gate_policy.yaml")),
         duckdb_path=Path(env("DEPLOYSIM_DUCKDB", VAR_DIR / "deploysim.duckdb")),
-        evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", "refusal").split(",") if e],
+        evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", ",".join(OFFLINE)).split(",") if e],
     )

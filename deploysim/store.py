@@ -91,9 +91,36 @@ TABLES: dict[str, str] = {
         evaluator VARCHAR NOT NULL,
         evaluator_version VARCHAR NOT NULL,
         category VARCHAR NOT NULL,
-        label BOOLEAN NOT NULL,
+        label BOOLEAN,
         detail VARCHAR,
-        score DOUBLE
+        score DOUBLE,
+        rationale VARCHAR,
+        error VARCHAR
+    """,
+    "evaluator_validation": """
+        partition_key VARCHAR,
+        evaluator VARCHAR NOT NULL,
+        evaluator_version VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        subset VARCHAR NOT NULL,
+        n INTEGER NOT NULL,
+        tp INTEGER NOT NULL,
+        fp INTEGER NOT NULL,
+        fn INTEGER NOT NULL,
+        tn INTEGER NOT NULL,
+        agreement DOUBLE,
+        agreement_low DOUBLE,
+        agreement_high DOUBLE,
+        precision DOUBLE,
+        precision_low DOUBLE,
+        precision_high DOUBLE,
+        sensitivity DOUBLE,
+        sensitivity_low DOUBLE,
+        sensitivity_high DOUBLE,
+        specificity DOUBLE,
+        specificity_low DOUBLE,
+        specificity_high DOUBLE
     """,
     "behavior_rates": """
         partition_key VARCHAR NOT NULL,
@@ -169,15 +196,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables; a database from an older release gains the columns added since."""
     for name, columns in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-        existing = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+        existing = dict(
+            con.execute(
+                "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = ?", [name]
             ).fetchall()
+        )
+        required = {
+            line.split()[0]
+            for line in columns.strip().splitlines()
+            if "NOT NULL" in line or "PRIMARY" in line
         }
+        for line in columns.strip().splitlines():  # PRIMARY KEY (a, b): key columns are NOT NULL too
+            if line.strip().startswith("PRIMARY KEY"):
+                required |= {c.strip() for c in line.split("(", 1)[1].rstrip("),").split(",")}
         for column, kind in column_definitions(name):
             if column not in existing:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
+            elif column not in required and existing[column] == "NO":
+                con.execute(f"ALTER TABLE {name} ALTER COLUMN {column} DROP NOT NULL")
     con.execute(CACHE_DDL)
 
 

@@ -10,10 +10,11 @@ from assets.checks.every_response_is_graded import every_response_is_graded
 from assets.conversation_sample import conversation_sample
 from assets.deidentified_conversations import deidentified_conversations
 from assets.evaluator_scores import evaluator_scores
+from assets.evaluator_validation import evaluator_validation
 from assets.regenerated_responses import regenerated_responses
 from assets.release_gate import release_gate
 from deploysim.settings import VAR_DIR, Settings, from_environment
-from orchestration.deployment_simulation_job import deployment_simulation_job
+from orchestration.deployment_simulation_job import deployment_simulation_job, evaluator_validation_job
 from orchestration.resources import (
     EvaluatorSuiteResource,
     GatePolicyResource,
@@ -27,6 +28,7 @@ ASSETS = [
     conversation_sample,
     regenerated_responses,
     evaluator_scores,
+    evaluator_validation,
     behavior_rates,
     backtest_calibration,
     release_gate,
@@ -45,7 +47,7 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[deployment_simulation_job],
+        jobs=[deployment_simulation_job, evaluator_validation_job],
         resources={
             "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
             "production_log": ProductionLogResource(path=str(settings.production_log)),

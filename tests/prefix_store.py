@@ -41,9 +41,14 @@ def write_prefixes(
     return [row["conversation_id"] for row in rows]
 
 
-def strict_redact(responses: list[dict[str, Any]]) -> list[DeidentifiedMessages]:
+def strict_redact(
+    responses: list[dict[str, Any]], prefixes: list[list[dict[str, Any]]]
+) -> list[DeidentifiedMessages]:
     """The fast strict tier, enough for engine tests (the full tier loads spaCy)."""
-    return [strict_deidentify_messages([response]) for response in responses]
+    return [
+        strict_deidentify_messages([response], [m.get("content") or "" for m in prefix])
+        for response, prefix in zip(responses, prefixes, strict=True)
+    ]
 
 
 def open_db(path: Path) -> duckdb.DuckDBPyConnection:

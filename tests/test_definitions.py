@@ -12,12 +12,15 @@ def test_definitions_load_with_every_stage_and_check():
         "conversation_sample",
         "regenerated_responses",
         "evaluator_scores",
+        "evaluator_validation",
         "behavior_rates",
         "backtest_calibration",
         "release_gate",
     }
     job = defs.resolve_job_def("deployment_simulation_job")
     assert job.partitions_def.name == "model_versions"
+    assert "evaluator_validation" not in {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert defs.resolve_job_def("evaluator_validation_job").partitions_def is None
     checks = {key.name for key in graph.asset_check_keys}
     assert {
         "conversations_satisfy_contract",
@@ -33,6 +36,10 @@ def test_every_asset_has_kinds_group_description_and_code_version():
         assert spec.group_name and spec.group_name != "default", spec.key
         assert spec.description and "\n" not in spec.description, spec.key
         assert spec.code_version, spec.key
+        if spec.key.to_user_string() == "evaluator_validation":
+            # Evaluators are validated once against human labels, not per release.
+            assert spec.partitions_def is None
+            continue
         assert spec.partitions_def is not None and spec.partitions_def.name == "model_versions"
 
 

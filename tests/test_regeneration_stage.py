@@ -139,9 +139,19 @@ def test_a_database_from_an_older_release_gains_the_new_columns(tmp_path):
         con.execute(
             "CREATE TABLE regenerations (partition_key VARCHAR, arm VARCHAR, conversation_id VARCHAR)"
         )
+        con.execute("CREATE TABLE scores (partition_key VARCHAR NOT NULL, label BOOLEAN NOT NULL)")
+        con.execute("CREATE TABLE release_gates (partition_key VARCHAR PRIMARY KEY)")
         ensure_schema(con)
         columns = {r[0] for r in con.execute("DESCRIBE regenerations").fetchall()}
+        # A failed judge grade has no label: the old NOT NULL is lifted, key columns keep theirs.
+        con.execute("INSERT INTO scores (partition_key, label, error) VALUES ('p', NULL, 'malformed')")
+        nullable = dict(
+            con.execute(
+                "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'scores'"
+            ).fetchall()
+        )
     assert {"redacted_entities", "attempts", "tool_calls", "prefix_hash"} <= columns
+    assert nullable["partition_key"] == "NO" and nullable["label"] == "YES"
 
 
 def test_the_progress_line_reads_well():

@@ -19,16 +19,18 @@ def every_response_is_graded(
 ) -> dg.AssetCheckResult:
     categories = sum(len(e.categories) for e in evaluator_suite.load())
     with duckdb.get_connection() as con:
-        expected, graded = con.execute(
+        expected, graded, errors = con.execute(
             """
             SELECT
               (SELECT count(*) FROM conversations WHERE partition_key = $1)
               + (SELECT count(*) FROM regenerations WHERE partition_key = $1 AND status = 'ok'),
-              (SELECT count(*) FROM scores WHERE partition_key = $1)
+              (SELECT count(*) FROM scores WHERE partition_key = $1),
+              (SELECT count(*) FROM scores WHERE partition_key = $1 AND label IS NULL)
             """,
             [context.partition_key],
         ).fetchone()
     return dg.AssetCheckResult(
         passed=graded == expected * categories,
-        metadata={"expected_labels": expected * categories, "labels": graded},
+        # A failed grade is a row with its error: present, but not a label (rates leave it out).
+        metadata={"expected_labels": expected * categories, "labels": graded, "grading_errors": errors},
     )

@@ -23,14 +23,15 @@ CREATE TABLE IF NOT EXISTS response_cache (
 
 def request_key(endpoint: str, request: ChatRequest) -> str:
     """Everything that determines the answer: endpoint and model, sampling, the full prefix and tools."""
-    return content_hash(
-        {
-            "endpoint": endpoint,
-            "sampling": request.sampling.model_dump(),
-            "messages": request.messages,
-            "tools": request.tools or [],
-        }
-    )
+    key = {
+        "endpoint": endpoint,
+        "sampling": request.sampling.model_dump(),
+        "messages": request.messages,
+        "tools": request.tools or [],
+    }
+    if request.response_format:  # only when set, so regeneration keys stay what they were
+        key["response_format"] = request.response_format
+    return content_hash(key)
 
 
 class ResponseCache:

@@ -109,6 +109,8 @@ class OpenAICompatibleClient:
             body["seed"] = params.seed
         if request.tools:
             body["tools"] = request.tools
+        if request.response_format:
+            body["response_format"] = request.response_format
         return body
 
     async def generate(self, request: ChatRequest) -> ModelOutput:

@@ -17,6 +17,8 @@ class ChatRequest(BaseModel):
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     sampling: SamplingParams = SamplingParams()
+    #: Structured output, e.g. {"type": "json_schema", "json_schema": {...}} for a judge's verdict.
+    response_format: dict[str, Any] | None = None
 
     @property
     def prefix_hash(self) -> str:

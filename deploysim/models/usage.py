@@ -29,6 +29,22 @@ class Usage:
     concurrency_peak: int = 0
     concurrency_cuts: int = 0
 
+    @classmethod
+    def merged(cls, usages: list[Usage]) -> Usage:
+        """Several runs against one endpoint (e.g. one per judged category) as one account."""
+        first = usages[0]
+        total = cls(first.endpoint, first.usd_per_million_input_tokens, first.usd_per_million_output_tokens)
+        for usage in usages:
+            for name in ("calls", "attempts", "retries", "cached", "coalesced", "prompt_tokens"):
+                setattr(total, name, getattr(total, name) + getattr(usage, name))
+            total.completion_tokens += usage.completion_tokens
+            total.failures.update(usage.failures)
+            total.latencies_ms += usage.latencies_ms
+            total.wall_s += usage.wall_s
+            total.concurrency_peak = max(total.concurrency_peak, usage.concurrency_peak)
+            total.concurrency_cuts += usage.concurrency_cuts
+        return total
+
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens

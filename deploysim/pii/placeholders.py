@@ -90,8 +90,15 @@ def replace_texts(messages: list[dict[str, Any]], replace: Callable[[str], str])
     return cleaned
 
 
-def strict_deidentify_messages(messages: list[dict[str, Any]]) -> DeidentifiedMessages:
-    """The strict tier (emails, phones, cards, IBANs, SSNs, IPs, secrets) over all texts of a conversation."""
+def strict_deidentify_messages(
+    messages: list[dict[str, Any]], context: Iterable[str] = ()
+) -> DeidentifiedMessages:
+    """The strict tier (emails, phones, cards, IBANs, SSNs, IPs, secrets) over all texts of a conversation.
+
+    `context` holds already de-identified texts of the same conversation (e.g. the prefix of a response),
+    so new placeholders are numbered after theirs and never reuse one that means something else.
+    """
     book = PlaceholderBook()
+    book.continue_after(context)
     cleaned = replace_texts(messages, lambda text: redact_strict(text, book.placeholder))
     return DeidentifiedMessages(cleaned, book.counts)

@@ -32,7 +32,10 @@ def paired_labels(scores: pd.DataFrame, category: str) -> pd.DataFrame:
 
 
 def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: float) -> RatesSummary:
-    scores = con.execute("SELECT * FROM scores WHERE partition_key = ?", [partition_key]).df()
+    # A grade that failed (a judge's malformed output) has no label: it is left out, never counted as absent.
+    scores = con.execute(
+        "SELECT * FROM scores WHERE partition_key = ? AND label IS NOT NULL", [partition_key]
+    ).df()
     table = rate_table(scores)
     table.insert(0, "partition_key", partition_key)
     replace_partition(con, "behavior_rates", partition_key, table)

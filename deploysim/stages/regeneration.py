@@ -20,8 +20,11 @@ from deploysim.pii.placeholders import DeidentifiedMessages
 from deploysim.registry import SamplingParams
 from deploysim.store import columns_of, replace_partition
 
-#: Redacts a batch of responses (content and tool-call arguments), reporting what it masked.
-RedactResponses = Callable[[Sequence[dict[str, Any]]], list[DeidentifiedMessages]]
+#: Redacts a batch of responses (content and tool-call arguments) given their de-identified prefixes,
+#: numbering new placeholders after the prefix's, and reports what it masked.
+RedactResponses = Callable[
+    [Sequence[dict[str, Any]], Sequence[list[dict[str, Any]]]], list[DeidentifiedMessages]
+]
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,31 @@ class RegenerationWriter:
     def add(self, result: CallResult) -> None:
         self._buffer.append(result)
 
+    def _prefixes(self, conversation_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        rows = self._con.execute(
+            "SELECT conversation_id, messages FROM prefixes WHERE partition_key = ? "
+            "AND conversation_id IN (SELECT unnest(?))",
+            [self._partition_key, conversation_ids],
+        ).fetchall()
+        return {cid: json.loads(messages) for cid, messages in rows}
+
     def flush(self) -> None:
         if not self._buffer:
             return
-        outputs = [r.output for r in self._buffer if r.output is not None]
+        answered = [r for r in self._buffer if r.output is not None]
+        prefixes = self._prefixes([r.item_id for r in answered])
         redacted = iter(
             self._redact(
                 [
-                    {"role": "assistant", "content": o.content or "", "tool_calls": o.tool_calls}
-                    for o in outputs
-                ]
+                    {
+                        "role": "assistant",
+                        "content": r.output.content or "",
+                        "tool_calls": r.output.tool_calls,
+                    }
+                    for r in answered
+                    if r.output is not None
+                ],
+                [prefixes[r.item_id] for r in answered],
             )
         )
         rows = []
@@ -151,7 +169,7 @@ class RegenerationWriter:
             )
         finally:
             self._con.unregister("_regeneration_batch")
-        self.ok += len(outputs)
+        self.ok += len(answered)
         self.rows += len(rows)
         self._buffer.clear()
 

@@ -15,6 +15,10 @@ from evaluators.base import Evaluator, GradeItem
 class ScoringSummary(BaseModel):
     graded: dict[str, int]
     evaluators: dict[str, str]
+    #: Grades that failed (e.g. a judge's output stayed malformed), per evaluator: recorded, never guessed.
+    errors: dict[str, int]
+    #: Share of labelled responses showing each category, over all arms: a quick read in the UI.
+    positives: dict[str, float]
 
 
 def _production_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
@@ -32,6 +36,7 @@ def _production_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.
     messages = frame.pop("messages").map(json.loads)
     frame["prefix"] = messages.map(lambda m: m[:-1])
     frame["response"] = messages.map(lambda m: m[-1].get("content") or "")
+    frame["tool_calls"] = messages.map(lambda m: m[-1].get("tool_calls"))
     frame["arm"] = "production"
     return frame
 
@@ -39,7 +44,7 @@ def _production_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.
 def _regenerated_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
     frame = con.execute(
         """
-        SELECT r.arm, r.model_version, r.conversation_id, p.surface, p.messages, r.content,
+        SELECT r.arm, r.model_version, r.conversation_id, p.surface, p.messages, r.content, r.tool_calls,
                TRUE AS in_sample
         FROM regenerations r JOIN prefixes p USING (partition_key, conversation_id)
         WHERE r.partition_key = ? AND r.status = 'ok'
@@ -48,6 +53,7 @@ def _regenerated_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd
     ).df()
     frame["prefix"] = frame.pop("messages").map(json.loads)
     frame["response"] = frame.pop("content").fillna("")
+    frame["tool_calls"] = frame["tool_calls"].map(lambda t: json.loads(t) if isinstance(t, str) else None)
     return frame
 
 
@@ -59,7 +65,7 @@ def score_partition(
     )
     items["item_id"] = items["arm"] + ":" + items["conversation_id"]
     grade_items = [
-        GradeItem(item_id=row.item_id, prefix=row.prefix, response=row.response)
+        GradeItem(item_id=row.item_id, prefix=row.prefix, response=row.response, tool_calls=row.tool_calls)
         for row in items.itertuples(index=False)
     ]
     meta = {row.item_id: row for row in items.itertuples(index=False)}
@@ -81,10 +87,22 @@ def score_partition(
                     "label": grade.label,
                     "detail": grade.detail,
                     "score": grade.score,
+                    "rationale": grade.rationale,
+                    "error": grade.error,
                 }
             )
-    replace_partition(con, "scores", partition_key, pd.DataFrame(rows))
+    frame = pd.DataFrame(rows)
+    replace_partition(con, "scores", partition_key, frame)
+    labelled = frame[frame["label"].notna()] if len(frame) else frame
     return ScoringSummary(
         graded={str(k): int(v) for k, v in items["arm"].value_counts().items()},
         evaluators={e.name: e.version for e in evaluators},
+        errors={str(k): int(v) for k, v in frame[frame["error"].notna()]["evaluator"].value_counts().items()}
+        if len(frame)
+        else {},
+        positives={
+            str(k): round(float(v), 4) for k, v in labelled.groupby("category")["label"].mean().items()
+        }
+        if len(labelled)
+        else {},
     )

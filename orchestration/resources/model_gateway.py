@@ -12,7 +12,7 @@ from deploysim.models.limiter import ConcurrencyBounds
 from deploysim.models.openai_client import OpenAICompatibleClient
 from deploysim.models.retry import RetryPolicy
 from deploysim.models.runner import EngineSettings
-from deploysim.registry import ArchiveBackend, Release, SamplingParams
+from deploysim.registry import ArchiveBackend, OpenAIBackend, Release, SamplingParams
 
 
 class ModelGatewayResource(dg.ConfigurableResource):
@@ -35,9 +35,12 @@ class ModelGatewayResource(dg.ConfigurableResource):
     local_server_log: str | None = None
 
     def engine_settings(self, release: Release) -> EngineSettings:
+        return self.engine_settings_for(release.backend)
+
+    def engine_settings_for(self, backend: ArchiveBackend | OpenAIBackend) -> EngineSettings:
         ceiling = self.max_concurrency
-        if not isinstance(release.backend, ArchiveBackend) and release.backend.max_concurrency:
-            ceiling = min(ceiling, release.backend.max_concurrency)
+        if not isinstance(backend, ArchiveBackend) and backend.max_concurrency:
+            ceiling = min(ceiling, backend.max_concurrency)
         floor = min(self.min_concurrency, ceiling)
         return EngineSettings(
             concurrency=ConcurrencyBounds(
@@ -57,12 +60,15 @@ class ModelGatewayResource(dg.ConfigurableResource):
         )
 
     def client_for(self, release: Release) -> ModelClient:
-        if isinstance(release.backend, ArchiveBackend):
-            return ArchiveClient(release.backend.path)
+        return self.client_for_backend(release.backend)
+
+    def client_for_backend(self, backend: ArchiveBackend | OpenAIBackend) -> ModelClient:
+        if isinstance(backend, ArchiveBackend):
+            return ArchiveClient(backend.path)
         return OpenAICompatibleClient(
-            release.backend,
+            backend,
             timeout_s=self.attempt_timeout_s,
-            max_connections=self.engine_settings(release).concurrency.max_concurrency,
+            max_connections=self.engine_settings_for(backend).concurrency.max_concurrency,
         )
 
     def sampling_for(self, release: Release) -> SamplingParams:
