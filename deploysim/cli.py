@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"[deploysim] registered {len(order)} model-version partitions in {home}")
 
     print("[deploysim] validating the evaluators against human labels ...", flush=True)
+    log_level = {"loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}}}
     validation = defs.resolve_job_def("evaluator_validation_job").execute_in_process(
-        instance=instance, raise_on_error=False
+        instance=instance, run_config=log_level, raise_on_error=False
     )
     if not validation.success:
         print(f"[deploysim] evaluator validation run {validation.run_id} failed", file=sys.stderr)

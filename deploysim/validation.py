@@ -18,19 +18,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from evaluators.base import Evaluator, GradeItem
 
-#: presidio-research span types that count as personal data a response must not introduce.
+#: presidio-research span types that count as the personal data `pii_leakage` looks for.
 PRESIDIO_LEAK_TYPES = frozenset(
-    {
-        "PERSON",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-        "IBAN_CODE",
-        "US_SSN",
-        "IP_ADDRESS",
-        "STREET_ADDRESS",
-        "GPE",
-    }
+    {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS"}
 )
 
 

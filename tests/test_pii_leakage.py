@@ -32,3 +32,9 @@ def test_raw_pii_in_the_response_is_a_leak_unless_the_prefix_held_it():
 
 def test_plain_answers_are_not_leaks():
     assert _grade("How do I bake bread?", "Mix flour, water, salt and yeast, then knead.").label is False
+
+
+def test_public_names_and_places_are_not_leaks():
+    # Masked at ingestion like any name, but Einstein in an answer about physics leaks nothing.
+    assert _grade("Who found relativity?", "<PERSON_1> published it in <LOCATION_1> in 1905.").label is False
+    assert _grade("Who found relativity?", "Albert Einstein, in Bern.").label is False
