@@ -225,7 +225,8 @@ def validate_evaluators(names: str | None) -> int:
     evaluators = load_evaluators([n for n in names.split(",") if n] if names else list(OFFLINE))
     table = validate(evaluators, DATA_DIR / "validation")
     print("Evaluators against human labels (95% Wilson intervals). Data: data/validation/NOTICE.md\n")
-    header = f"{'category':<20} {'evaluator version':<34} {'subset':<18} {'n':>5}  agreement [95% CI]"
+    width = max([len("evaluator version"), *(len(v) for v in table["evaluator_version"])])
+    header = f"{'category':<20} {'evaluator version':<{width}} {'subset':<18} {'n':>5}  agreement [95% CI]"
     print(header + "      precision  sensitivity  specificity")
     for row in table.itertuples():
 
@@ -233,7 +234,7 @@ def validate_evaluators(names: str | None) -> int:
             return "    n/a" if value is None or value != value else f"{value:7.3f}"
 
         print(
-            f"{row.category:<20} {row.evaluator_version:<34} {row.subset:<18} {row.n:>5}  "
+            f"{row.category:<20} {row.evaluator_version:<{width}} {row.subset:<18} {row.n:>5}  "
             f"{row.agreement:.3f} [{row.agreement_low:.3f}, {row.agreement_high:.3f}]"
             f"  {share(row.precision)}    {share(row.sensitivity)}      {share(row.specificity)}"
         )

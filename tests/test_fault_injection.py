@@ -21,6 +21,7 @@ PREFIXES = 240
 FAULT_RATE = 0.2
 #: Prefixes the server always fails: they must end as recorded failures, not vanish or loop.
 POISONED = {"question number 00007", "question number 00100"}
+ATTEMPTS = 8
 
 
 def test_a_run_through_a_faulty_server_gives_each_prefix_exactly_one_outcome(tmp_path: Path):
@@ -47,7 +48,7 @@ def test_a_run_through_a_faulty_server_gives_each_prefix_exactly_one_outcome(tmp
         if kind == "500":
             return 500, {}, {"error": {"message": "internal error"}}
         if kind == "timeout":
-            return Hang(1.0, (200, {}, completion("too late")))
+            return Hang(3.0, (200, {}, completion("too late")))
         if kind == "malformed":
             return 200, {}, '{"id": "chatcmpl-1", "choices": [{"message": '
         return Drop()
@@ -55,7 +56,12 @@ def test_a_run_through_a_faulty_server_gives_each_prefix_exactly_one_outcome(tmp
     settings = EngineSettings(
         concurrency=ConcurrencyBounds(min_concurrency=1, max_concurrency=12, initial_concurrency=4),
         retry=RetryPolicy(
-            max_attempts=5, attempt_timeout_s=0.4, max_retry_time_s=10, backoff_initial_s=0.02, jitter_s=0.02
+            # Eight attempts: at a 20% fault rate a healthy prefix fails them all once in ~2,000 runs.
+            max_attempts=ATTEMPTS,
+            attempt_timeout_s=1.5,
+            max_retry_time_s=30,
+            backoff_initial_s=0.02,
+            jitter_s=0.02,
         ),
         batch_size=50,
     )
@@ -83,16 +89,19 @@ def test_a_run_through_a_faulty_server_gives_each_prefix_exactly_one_outcome(tmp
         if status == "ok":
             assert content.startswith("answer to question") and error_class is None
         else:
-            assert error_class == "transient" and "poisoned" in error_message and attempts == 5
+            assert error_class == "transient" and "poisoned" in error_message and attempts == ATTEMPTS
     # Every success was received once: no prefix was asked again after its answer arrived.
     ok_prompts = {f"question number {int(cid[1:]):05d}" for cid, status, *_ in rows if status == "ok"}
     assert all(answers[text] == 1 for text in ok_prompts)
     # Poisoned prefixes were tried exactly max_attempts times, never forever.
-    assert sum(1 for body in server.bodies if body["messages"][-1]["content"] in POISONED) == 2 * 5
+    assert sum(1 for body in server.bodies if body["messages"][-1]["content"] in POISONED) == 2 * ATTEMPTS
     assert summary.usage["openai.calls"] == PREFIXES - len(POISONED)
     assert summary.usage["openai.retries"] > 0
     assert summary.usage["openai.concurrency_cuts"] > 0  # 429s shrank the in-flight limit
     assert summary.usage["openai.failures.transient"] == len(POISONED)
     calls, attempts, failures = usage_rows[0]
-    assert (calls, attempts) == (PREFIXES - len(POISONED), server.calls)  # every request is accounted for
+    assert calls == PREFIXES - len(POISONED)
+    # Every request the server saw is an accounted attempt (an attempt that timed out while queued on a
+    # starved machine never reaches the server, so attempts may exceed the server's count).
+    assert server.calls <= attempts
     assert failures == '{"transient": 2}'
