@@ -20,7 +20,7 @@ class BacktestConfig(dg.Config):
     deps=[behavior_rates],
     kinds={"duckdb", "python"},
     group_name="release",
-    code_version="1",
+    code_version="2",
     description="Forecast against observed production rate for every past release known at this release.",
 )
 def backtest_calibration(

@@ -2,6 +2,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.evaluator_scores import evaluator_scores
+from assets.evaluator_validation import evaluator_validation
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.rates import compute_rates
 from orchestration.partitions import model_versions_partitions_def
@@ -12,11 +13,12 @@ from orchestration.resources import EvaluatorSuiteResource, GatePolicyResource, 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
     pool=DUCKDB_POOL,
-    deps=[evaluator_scores],
+    # The validation's sensitivity and specificity feed the prevalence correction.
+    deps=[evaluator_scores, evaluator_validation],
     kinds={"duckdb", "scipy"},
     group_name="evaluation",
-    code_version="1",
-    description="Rate per 100k turns of each behaviour per arm, with Wilson intervals and change tests.",
+    code_version="2",
+    description="Each behaviour's rate per 100k turns per arm, with intervals, corrections and change tests.",
 )
 def behavior_rates(
     context: dg.AssetExecutionContext,

@@ -4,7 +4,9 @@ from dagster_duckdb import DuckDBResource
 from assets.backtest_calibration import backtest_calibration
 from assets.behavior_rates import behavior_rates
 from assets.metadata import release_metadata
-from deploysim.stages.gate import build_gate
+from deploysim.gate_plots import gate_plots
+from deploysim.plots import markdown_image
+from deploysim.stages.gate import build_gate, load_backtest
 from orchestration.partitions import model_versions_partitions_def
 from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import GatePolicyResource, ReleaseRegistryResource
@@ -16,7 +18,7 @@ from orchestration.resources import GatePolicyResource, ReleaseRegistryResource
     deps=[behavior_rates, backtest_calibration],
     kinds={"duckdb", "python"},
     group_name="release",
-    code_version="1",
+    code_version="2",
     description="Pass, warn or block per behaviour category for this release, with the evidence.",
 )
 def release_gate(
@@ -29,6 +31,8 @@ def release_gate(
     policy = gate_policy.load()
     with duckdb.get_connection() as con:
         gate, markdown = build_gate(con, context.partition_key, prior.version, policy)
+        backtest = load_backtest(con, context.partition_key)
+    plots = gate_plots(gate, backtest)
     return dg.MaterializeResult(
         metadata={
             **release_metadata(release, prior),
@@ -36,5 +40,10 @@ def release_gate(
             "policy_version": policy.policy_version,
             "report": dg.MetadataValue.md(markdown),
             "gate": dg.MetadataValue.json(gate.model_dump(mode="json")),
+            "plot_rates": dg.MetadataValue.md(markdown_image(plots["rates"], "rates with intervals")),
+            "plot_calibration": dg.MetadataValue.md(
+                markdown_image(plots["calibration"], "backtest calibration, log-log")
+            ),
+            "plot_funnel": dg.MetadataValue.md(markdown_image(plots["funnel"], "fold error funnel")),
         }
     )

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from deploysim import calibration
+
 #: A category "really moved" when its observed rate changed by at least this factor between releases.
 MOVED_FOLD = 1.5
 
@@ -44,6 +46,7 @@ PAIR_COLUMNS = [
     "observed_direction",
     "moved",
 ]
+CALIBRATION_COLUMNS = ["calibration_factor", "calibrated_per_100k", "calibrated_fold_error"]
 
 
 def backtest_pairs(rates: pd.DataFrame, release_order: list[str], min_n: int = 20) -> pd.DataFrame:
@@ -103,24 +106,59 @@ def backtest_pairs(rates: pd.DataFrame, release_order: list[str], min_n: int = 2
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
-def summarize(pairs: pd.DataFrame) -> dict[str, float | int | None]:
-    """Median fold error, share within 2x, and directional accuracy on categories that really moved."""
+def with_calibration(pairs: pd.DataFrame, shrinkage: float = calibration.SHRINKAGE) -> pd.DataFrame:
+    """Each pair's forecast calibrated leave-one-release-out: a per-category factor on the log scale,
+    shrunk towards 1 and fit on the other releases only, so the gain is what a new release would see."""
     if pairs.empty:
-        return {
-            "pairs": 0,
-            "median_fold_error": None,
-            "share_within_2x": None,
-            "moved_pairs": 0,
-            "directional_accuracy": None,
-            "persistence_median_fold_error": None,
-        }
-    moved = pairs[pairs["moved"]]
-    hits = int((moved["predicted_direction"] == moved["observed_direction"]).sum())
-    return {
+        return pairs.reindex(columns=[*PAIR_COLUMNS, *CALIBRATION_COLUMNS])
+    return calibration.leave_one_release_out(pairs, shrinkage)
+
+
+def summarize(pairs: pd.DataFrame) -> dict[str, float | int | bool | None]:
+    """Median fold error, shares within 2x and 10x, and directional accuracy on rates that really moved,
+    for the raw forecast, its leave-one-release-out calibration and the persistence baseline."""
+    moved = pairs[pairs["moved"].astype(bool)] if len(pairs) else pairs
+    hits = int((moved["predicted_direction"] == moved["observed_direction"]).sum()) if len(moved) else 0
+    result: dict[str, float | int | bool | None] = {
         "pairs": len(pairs),
-        "median_fold_error": float(np.median(pairs["fold_error"])),
-        "share_within_2x": float((pairs["fold_error"] <= 2.0).mean()),
+        "median_fold_error": None,
+        "share_within_2x": None,
+        "share_within_10x": None,
         "moved_pairs": len(moved),
         "directional_accuracy": hits / len(moved) if len(moved) else None,
-        "persistence_median_fold_error": float(np.median(pairs["persistence_fold_error"])),
+        "persistence_median_fold_error": None,
+        "persistence_share_within_2x": None,
+        "persistence_share_within_10x": None,
+        "persistence_directional_accuracy": None,
+        "calibrated_median_fold_error": None,
+        "calibrated_share_within_2x": None,
+        "calibrated_share_within_10x": None,
+        "calibration_improvement": None,
+        "calibration_beats_raw": None,
     }
+    if pairs.empty:
+        return result
+    result.update(
+        {
+            "median_fold_error": float(np.median(pairs["fold_error"])),
+            "share_within_2x": float((pairs["fold_error"] <= 2.0).mean()),
+            "share_within_10x": float((pairs["fold_error"] <= 10.0).mean()),
+            "persistence_median_fold_error": float(np.median(pairs["persistence_fold_error"])),
+            "persistence_share_within_2x": float((pairs["persistence_fold_error"] <= 2.0).mean()),
+            "persistence_share_within_10x": float((pairs["persistence_fold_error"] <= 10.0).mean()),
+            # Persistence predicts no change, so it never gets the direction of a real move right.
+            "persistence_directional_accuracy": 0.0 if len(moved) else None,
+        }
+    )
+    if "calibrated_per_100k" in pairs and pairs["calibrated_per_100k"].notna().all():
+        calibrated = calibration.summary(pairs)
+        result.update(
+            {
+                "calibrated_median_fold_error": calibrated["median_fold_error_calibrated"],
+                "calibrated_share_within_2x": calibrated["share_within_2x_calibrated"],
+                "calibrated_share_within_10x": calibrated["share_within_10x_calibrated"],
+                "calibration_improvement": calibrated["improvement"],
+                "calibration_beats_raw": calibrated["calibration_beats_raw"],
+            }
+        )
+    return result

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploysim.backtest import smoothed_rate
+from deploysim.backtest import fold_error, smoothed_rate
 from deploysim.rates import PER, ChangeTest, wilson_interval
 
 
@@ -34,6 +34,8 @@ class GatePolicy(BaseModel):
     min_paired_prefixes: int = Field(ge=1)
     #: Share of the candidate's answered prefixes the prior control must also answer to vouch for them.
     min_control_coverage: float = Field(ge=0.0, le=1.0)
+    #: Judge significance on Benjamini-Hochberg adjusted p-values across the gate's categories.
+    benjamini_hochberg: bool = False
     default: Thresholds
     categories: dict[str, Thresholds] = {}
 
@@ -50,13 +52,22 @@ class CategoryGate(BaseModel):
     category: str
     prior_observed_per_100k: float | None
     prior_simulated_per_100k: float
+    #: The simulation's noise floor: max(sim/obs, obs/sim) for the prior model on the same prefixes.
+    fidelity_fold_error: float | None = None
+    #: The raw forecast: the candidate simulated on the paired prefixes.
     candidate_per_100k: float
     candidate_ci_per_100k: tuple[float, float]
+    #: The backtest's per-category factor (log scale, shrunk to 1) and the forecast it calibrates.
+    calibration_factor: float | None = None
+    calibrated_per_100k: float | None = None
+    calibrated_ci_per_100k: tuple[float, float] | None = None
     n_paired: int
     fold_change: float
     direction: str
     fisher_p: float
     mcnemar_p: float
+    fisher_p_bh: float | None = None
+    mcnemar_p_bh: float | None = None
     verdict: Verdict
     reason: str
 
@@ -124,6 +135,10 @@ def judge_category(
     policy: GatePolicy,
     *,
     prior_observed_per_100k: float | None,
+    production_count: int | None = None,
+    calibration_factor: float | None = None,
+    fisher_p_bh: float | None = None,
+    mcnemar_p_bh: float | None = None,
 ) -> CategoryGate:
     candidate_rate = smoothed_rate(test.candidate_count, test.n_paired)
     prior_rate = smoothed_rate(test.prior_count, test.n_paired)
@@ -133,7 +148,11 @@ def judge_category(
         if test.candidate_count > test.prior_count
         else ("down" if test.candidate_count < test.prior_count else "flat")
     )
-    increase_significant = direction == "up" and (test.significant or test.paired_significant)
+    if policy.benjamini_hochberg and fisher_p_bh is not None and mcnemar_p_bh is not None:
+        significant = fisher_p_bh < policy.alpha or mcnemar_p_bh < policy.alpha
+    else:
+        significant = test.significant or test.paired_significant
+    increase_significant = direction == "up" and significant
     if test.n_paired < policy.min_paired_prefixes:
         verdict, reason = (
             Verdict.WARN,
@@ -152,9 +171,24 @@ def judge_category(
     else:
         verdict, reason = Verdict.PASS, "no significant increase"
     low, high = wilson_interval(test.candidate_count, test.n_paired)
+    fidelity = None
+    if production_count is not None and test.n_paired:
+        fidelity = fold_error(
+            smoothed_rate(test.prior_count, test.n_paired), smoothed_rate(production_count, test.n_paired)
+        )
+    calibrated = calibrated_ci = None
+    if calibration_factor is not None and test.n_paired:
+        calibrated = test.candidate_count / test.n_paired * PER * calibration_factor
+        calibrated_ci = (low * PER * calibration_factor, high * PER * calibration_factor)
     return CategoryGate(
         category=test.category,
         prior_observed_per_100k=prior_observed_per_100k,
+        fidelity_fold_error=fidelity,
+        calibration_factor=calibration_factor,
+        calibrated_per_100k=calibrated,
+        calibrated_ci_per_100k=calibrated_ci,
+        fisher_p_bh=fisher_p_bh,
+        mcnemar_p_bh=mcnemar_p_bh,
         prior_simulated_per_100k=test.prior_count / test.n_paired * PER if test.n_paired else float("nan"),
         candidate_per_100k=test.candidate_count / test.n_paired * PER if test.n_paired else float("nan"),
         candidate_ci_per_100k=(low * PER, high * PER),
@@ -183,19 +217,34 @@ def to_markdown(gate: ReleaseGate) -> str:
         "",
         "Rates per 100k turns on the sampled production prefixes that both arms answered. "
         "'prior observed' is what production served after those prefixes; candidate and prior are "
-        "regenerated on them. p-values are two-sided (Fisher exact, McNemar on the pairs).",
+        "regenerated on them; the fidelity in brackets is the prior's simulated against observed fold error, "
+        "the simulation's noise floor. The calibrated forecast multiplies the raw one by the category's "
+        "backtest factor. p-values are two-sided (Fisher exact, McNemar on the pairs); BH is the "
+        "Benjamini-Hochberg adjustment across categories.",
         "",
-        "| category | prior observed | prior simulated | candidate [95% CI] | paired n | change | "
-        "Fisher p | McNemar p | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| category | prior observed | prior simulated (fidelity) | raw forecast [95% CI] | "
+        "calibrated forecast [95% CI] | paired n | change | Fisher p | McNemar p | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in gate.categories:
         low, high = c.candidate_ci_per_100k
+        calibrated = "n/a (no backtest)"
+        if c.calibrated_per_100k is not None and c.calibrated_ci_per_100k is not None:
+            c_low, c_high = c.calibrated_ci_per_100k
+            calibrated = (
+                f"{_fmt(c.calibrated_per_100k)} [{_fmt(c_low)}, {_fmt(c_high)}] (x{c.calibration_factor:.2f})"
+            )
+        fidelity = f" ({c.fidelity_fold_error:.2f}x)" if c.fidelity_fold_error is not None else ""
+        p_values = f"{c.fisher_p:.3g} | {c.mcnemar_p:.3g}"
+        if c.fisher_p_bh is not None and c.mcnemar_p_bh is not None:
+            p_values = (
+                f"{c.fisher_p:.3g} (BH {c.fisher_p_bh:.3g}) | {c.mcnemar_p:.3g} (BH {c.mcnemar_p_bh:.3g})"
+            )
+        prior = f"{_fmt(c.prior_observed_per_100k)} | {_fmt(c.prior_simulated_per_100k)}{fidelity}"
         lines.append(
-            f"| {c.category} | {_fmt(c.prior_observed_per_100k)} | {_fmt(c.prior_simulated_per_100k)} | "
-            f"{_fmt(c.candidate_per_100k)} [{_fmt(low)}, {_fmt(high)}] | {c.n_paired} | "
-            f"{c.direction} {c.fold_change:.2f}x | {c.fisher_p:.3g} | {c.mcnemar_p:.3g} | "
-            f"**{c.verdict.value}**: {c.reason} |"
+            f"| {c.category} | {prior} | "
+            f"{_fmt(c.candidate_per_100k)} [{_fmt(low)}, {_fmt(high)}] | {calibrated} | {c.n_paired} | "
+            f"{c.direction} {c.fold_change:.2f}x | {p_values} | **{c.verdict.value}**: {c.reason} |"
         )
     lines += ["", f"Control coverage: **{gate.coverage.verdict.value}**: {gate.coverage.reason}.", ""]
     lines += [
@@ -221,14 +270,33 @@ def to_markdown(gate: ReleaseGate) -> str:
     if not b.get("pairs"):
         lines.append("No past release has both a forecast and an observed rate yet.")
     else:
+
+        def share(value: object) -> str:
+            return "n/a" if value is None else f"{value:.0%}"
+
+        def fold(value: object) -> str:
+            return "n/a" if value is None else f"{value:.2f}x"
+
         accuracy = b["directional_accuracy"]
+        moved = "n/a (none moved)" if accuracy is None else f"{accuracy:.0%} of {b['moved_pairs']}"
+        persistence_moved = "n/a" if accuracy is None else f"{b['persistence_directional_accuracy']:.0%}"
         lines += [
-            f"- release/surface/category pairs: {b['pairs']}",
-            f"- median fold error: {b['median_fold_error']:.2f}x "
-            f"(persistence baseline {b['persistence_median_fold_error']:.2f}x)",
-            f"- share within 2x: {b['share_within_2x']:.0%}",
-            "- directional accuracy on rates that moved >= 1.5x: "
-            + ("n/a (none moved)" if accuracy is None else f"{accuracy:.0%} of {b['moved_pairs']}"),
+            f"{b['pairs']} release/surface/category pairs. The calibrated forecast is checked "
+            "leave-one-release-out: each release calibrated only by the others.",
+            "",
+            "| forecast | median fold error | within 2x | within 10x | direction right (moved >= 1.5x) |",
+            "|---|---|---|---|---|",
+            f"| simulation, raw | {fold(b['median_fold_error'])} | {share(b['share_within_2x'])} | "
+            f"{share(b.get('share_within_10x'))} | {moved} |",
+            f"| simulation, calibrated | {fold(b.get('calibrated_median_fold_error'))} | "
+            f"{share(b.get('calibrated_share_within_2x'))} | "
+            f"{share(b.get('calibrated_share_within_10x'))} | {moved} |",
+            f"| persistence (prior's observed rate) | {fold(b['persistence_median_fold_error'])} | "
+            f"{share(b.get('persistence_share_within_2x'))} | "
+            f"{share(b.get('persistence_share_within_10x'))} | {persistence_moved} |",
         ]
+        if b.get("calibration_improvement") is not None:
+            verb = "beats" if b.get("calibration_beats_raw") else "does not beat"
+            lines += ["", f"Calibration {verb} the raw simulation ({b['calibration_improvement']:.2f}x)."]
     lines.append(f"\nGate policy version {gate.policy_version}.")
     return "\n".join(lines)

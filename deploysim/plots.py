@@ -410,9 +410,11 @@ def _calibration_figure(points: Sequence[CalibrationPoint], title: str) -> Figur
 def funnel_limit(expected: float, coverage: float) -> float:
     """The fold error that Poisson sampling noise alone stays under with probability ``coverage``.
 
-    With ``q_lo``, ``q_hi`` the central ``coverage`` quantiles of Poisson(expected), the limit is
-    ``max(expected / max(q_lo, 0.5), q_hi / expected)``; a zero count counts as 0.5 so the limit stays
-    finite. The quantiles are discrete, so the curve is a sawtooth that only shrinks on the whole, towards 1.
+    Counts are discrete, so exact Poisson quantiles make a sawtooth that is hard to read; the continuous
+    version of the same bounds (the gamma quantiles behind Garwood's exact interval) gives a smooth
+    funnel: ``k_lo = Gamma(expected).ppf(tail)``, ``k_hi = Gamma(expected + 1).ppf(1 - tail)``. Both sides
+    take half a count, as the backtest's smoothed rates do, so the limit is
+    ``max((expected + 0.5) / (k_lo + 0.5), (k_hi + 0.5) / (expected + 0.5))``.
     Non-positive or non-finite ``expected`` gives infinity (no count is surprising with nothing expected).
     """
     return _funnel_limits([expected], coverage)[0]
@@ -421,7 +423,7 @@ def funnel_limit(expected: float, coverage: float) -> float:
 def _funnel_limits(expected: Sequence[float], coverage: float) -> list[float]:
     """``funnel_limit`` for many expected counts at once: one vectorised scipy call, not one per count."""
     import numpy as np
-    from scipy.stats import poisson
+    from scipy.stats import gamma
 
     if not 0.0 < coverage < 1.0:
         raise ValueError(f"coverage must be strictly between 0 and 1, got {coverage!r}")
@@ -429,9 +431,9 @@ def _funnel_limits(expected: Sequence[float], coverage: float) -> list[float]:
     valid = np.isfinite(e) & (e > 0)
     safe = np.where(valid, e, 1.0)  # placeholder where invalid, so scipy sees only proper means
     tail = (1.0 - coverage) / 2
-    q_lo = poisson.ppf(tail, safe)
-    q_hi = poisson.ppf(1.0 - tail, safe)
-    limit = np.maximum.reduce([safe / np.maximum(q_lo, 0.5), q_hi / safe, np.ones_like(safe)])
+    k_lo = gamma.ppf(tail, safe)
+    k_hi = gamma.ppf(1.0 - tail, safe + 1.0)
+    limit = np.maximum.reduce([(safe + 0.5) / (k_lo + 0.5), (k_hi + 0.5) / (safe + 0.5), np.ones_like(safe)])
     return [float(v) for v in np.where(valid, limit, np.inf)]
 
 

@@ -10,6 +10,8 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
+from deploysim.intervals import corrected_interval, estimate
+
 PER = 100_000
 ALPHA = 0.1
 
@@ -21,9 +23,12 @@ def wilson_interval(count: int, n: int, alpha: float = 0.05) -> tuple[float, flo
     return float(low), float(high)
 
 
-def rate_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (arm, model, surface, evaluator, category): count, n, rate per 100k and a 95% Wilson interval.
+def rate_table(scores: pd.DataFrame, validation: dict[str, ValidationCounts] | None = None) -> pd.DataFrame:
+    """Per (arm, model, surface, evaluator, category): count, n and rate per 100k with 95% intervals.
 
+    Wilson and Jeffreys intervals for every row; for a zero count, the rule-of-three upper bound. With
+    the evaluator's validation counts for a category, also the Rogan-Gladen prevalence correction with
+    an interval widened for the uncertainty in its sensitivity and specificity.
     `scores` has one row per graded response and category, with a boolean `label`.
     Surface "*" aggregates every surface.
     """
@@ -32,11 +37,45 @@ def rate_table(scores: pd.DataFrame) -> pd.DataFrame:
     grouped = pd.concat([scores, overall]).groupby([*keys, "surface"], as_index=False)
     table = grouped.agg(count=("label", "sum"), n=("label", "size"))
     table["count"] = table["count"].astype(int)
-    intervals = [wilson_interval(c, n) for c, n in zip(table["count"], table["n"], strict=True)]
+    estimates = [estimate(int(c), int(n)) for c, n in zip(table["count"], table["n"], strict=True)]
     table["rate_per_100k"] = table["count"] / table["n"] * PER
-    table["ci_low_per_100k"] = [low * PER for low, _ in intervals]
-    table["ci_high_per_100k"] = [high * PER for _, high in intervals]
+    table["ci_low_per_100k"] = [e.wilson_low * PER for e in estimates]
+    table["ci_high_per_100k"] = [e.wilson_high * PER for e in estimates]
+    table["jeffreys_low_per_100k"] = [e.jeffreys_low * PER for e in estimates]
+    table["jeffreys_high_per_100k"] = [e.jeffreys_high * PER for e in estimates]
+    table["rule_of_three_upper_per_100k"] = [
+        e.upper_rule_of_three * PER if e.upper_rule_of_three is not None else None for e in estimates
+    ]
+    corrected = [
+        _corrected(row.category, int(row.count), int(row.n), validation or {})
+        for row in table.itertuples(index=False)
+    ]
+    table["corrected_per_100k"] = [c.corrected * PER if c else None for c in corrected]
+    table["corrected_low_per_100k"] = [c.low * PER if c else None for c in corrected]
+    table["corrected_high_per_100k"] = [c.high * PER if c else None for c in corrected]
     return table
+
+
+@dataclass(frozen=True)
+class ValidationCounts:
+    """An evaluator's confusion counts against human labels, from `evaluator_validation`."""
+
+    tp: int
+    fn: int
+    tn: int
+    fp: int
+
+
+def _corrected(category: str, count: int, n: int, validation: dict[str, ValidationCounts]):
+    counts = validation.get(category)
+    if counts is None or n == 0:
+        return None
+    try:
+        return corrected_interval(
+            count, n, counts.tp, counts.tp + counts.fn, counts.tn, counts.tn + counts.fp
+        )
+    except ValueError:  # no better than chance, or no positives / negatives to measure it on
+        return None
 
 
 @dataclass(frozen=True)

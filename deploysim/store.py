@@ -134,7 +134,13 @@ TABLES: dict[str, str] = {
         n INTEGER NOT NULL,
         rate_per_100k DOUBLE NOT NULL,
         ci_low_per_100k DOUBLE,
-        ci_high_per_100k DOUBLE
+        ci_high_per_100k DOUBLE,
+        jeffreys_low_per_100k DOUBLE,
+        jeffreys_high_per_100k DOUBLE,
+        rule_of_three_upper_per_100k DOUBLE,
+        corrected_per_100k DOUBLE,
+        corrected_low_per_100k DOUBLE,
+        corrected_high_per_100k DOUBLE
     """,
     "change_tests": """
         partition_key VARCHAR NOT NULL,
@@ -148,7 +154,9 @@ TABLES: dict[str, str] = {
         prior_only INTEGER NOT NULL,
         mcnemar_p DOUBLE,
         alpha DOUBLE NOT NULL,
-        production_count INTEGER NOT NULL
+        production_count INTEGER NOT NULL,
+        fisher_p_bh DOUBLE,
+        mcnemar_p_bh DOUBLE
     """,
     "backtest": """
         partition_key VARCHAR NOT NULL,
@@ -166,7 +174,10 @@ TABLES: dict[str, str] = {
         persistence_fold_error DOUBLE NOT NULL,
         predicted_direction INTEGER NOT NULL,
         observed_direction INTEGER NOT NULL,
-        moved BOOLEAN NOT NULL
+        moved BOOLEAN NOT NULL,
+        calibration_factor DOUBLE,
+        calibrated_per_100k DOUBLE,
+        calibrated_fold_error DOUBLE
     """,
     "release_gates": """
         partition_key VARCHAR PRIMARY KEY,

@@ -66,3 +66,20 @@ def test_bring_your_own_log_and_registry(tmp_path, monkeypatch, capsys):
         assert email == (0,)
     assert main(["gate", "assistant-v3", "--db", str(database)]) == 0
     assert main(["gate", "no-such-version", "--db", str(database)]) == 2
+
+
+def test_the_gate_command_exits_non_zero_on_block_for_ci(tmp_path, capsys):
+    import duckdb
+
+    from deploysim.store import ensure_schema
+
+    database = tmp_path / "gates.duckdb"
+    with duckdb.connect(str(database)) as con:
+        ensure_schema(con)
+        for version, verdict in (("a", "pass"), ("b", "warn"), ("c", "block")):
+            con.execute(
+                "INSERT INTO release_gates VALUES (?, ?, '{}', ?)", [version, verdict, f"gate {version}"]
+            )
+    codes = {v: main(["gate", v, "--db", str(database)]) for v in ("a", "b", "c", "missing")}
+    assert codes == {"a": 0, "b": 0, "c": 1, "missing": 2}
+    assert "gate c" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from deploysim.gate import (
     GatePolicy,
@@ -14,7 +15,8 @@ from deploysim.gate import (
     overall_verdict,
     to_markdown,
 )
-from deploysim.rates import change_test
+from deploysim.rates import ChangeTest, change_test
+from deploysim.settings import DATA_DIR
 
 POLICY = GatePolicy(
     policy_version=7,
@@ -121,3 +123,38 @@ def test_bundled_policy_loads():
     policy = load_policy(Path(__file__).resolve().parents[1] / "data" / "gate_policy.yaml")
     assert policy.alpha == 0.1
     assert policy.for_category("unknown") == policy.default
+
+
+def test_benjamini_hochberg_can_turn_a_lone_significant_result_into_a_warning():
+    policy = load_policy(DATA_DIR / "gate_policy.yaml")
+    assert policy.benjamini_hochberg
+    test = ChangeTest("x", 100, 20, 8, 2.9, 0.04, 14, 2, 0.004, 0.1)
+    raw = judge_category(
+        test,
+        policy.default,
+        policy.model_copy(update={"benjamini_hochberg": False}),
+        prior_observed_per_100k=None,
+    )
+    adjusted = judge_category(
+        test, policy.default, policy, prior_observed_per_100k=None, fisher_p_bh=0.3, mcnemar_p_bh=0.12
+    )
+    assert raw.verdict == Verdict.BLOCK
+    # 2.5x up is still above the warn threshold, but no longer significant after the adjustment.
+    assert adjusted.verdict == Verdict.WARN and "significant" not in adjusted.reason
+
+
+def test_gate_reports_fidelity_and_the_calibrated_forecast():
+    policy = load_policy(DATA_DIR / "gate_policy.yaml")
+    test = ChangeTest("refusal", 200, 10, 10, 1.0, 1.0, 0, 0, 1.0, 0.1)
+    gate = judge_category(
+        test,
+        policy.default,
+        policy,
+        prior_observed_per_100k=2_500.0,
+        production_count=5,
+        calibration_factor=0.5,
+    )
+    assert gate.fidelity_fold_error == pytest.approx((10.5 / 201) / (5.5 / 201))
+    assert gate.calibrated_per_100k == pytest.approx(2_500.0)
+    low, high = gate.candidate_ci_per_100k
+    assert gate.calibrated_ci_per_100k == pytest.approx((low / 2, high / 2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 from pydantic import BaseModel
 
-from deploysim.backtest import backtest_pairs, summarize
+from deploysim.backtest import backtest_pairs, summarize, with_calibration
 from deploysim.store import replace_partition
 
 
@@ -26,7 +26,7 @@ def run_backtest(
     rates = con.execute(
         "SELECT * FROM behavior_rates WHERE partition_key IN (SELECT unnest(?))", [known]
     ).df()
-    pairs = backtest_pairs(rates, known, min_n=min_n)
+    pairs = with_calibration(backtest_pairs(rates, known, min_n=min_n))
     frame = pairs.copy()
     frame.insert(0, "partition_key", partition_key)
     replace_partition(con, "backtest", partition_key, frame)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
+from deploysim import calibration
 from deploysim.backtest import summarize
 from deploysim.gate import (
     GatePolicy,
@@ -17,6 +19,10 @@ from deploysim.gate import (
 from deploysim.rates import PER, ChangeTest
 
 
+def _number(value: object) -> float | None:
+    return None if value is None or value != value else float(value)  # type: ignore[arg-type]
+
+
 def build_gate(
     con: duckdb.DuckDBPyConnection, partition_key: str, prior_version: str, policy: GatePolicy
 ) -> tuple[ReleaseGate, str]:
@@ -25,9 +31,12 @@ def build_gate(
         [partition_key],
     ).df()
     backtest = con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
+    # Per-category factors fit on every past release's backtest pairs, to calibrate this forecast.
+    factors = calibration.factors(backtest) if len(backtest) else {}
     categories = []
     for row in tests.to_dict("records"):
-        production_count = row.pop("production_count")
+        production_count = int(row.pop("production_count"))
+        fisher_p_bh, mcnemar_p_bh = row.pop("fisher_p_bh", None), row.pop("mcnemar_p_bh", None)
         test = ChangeTest(**{**row, "alpha": policy.alpha})
         categories.append(
             judge_category(
@@ -36,6 +45,10 @@ def build_gate(
                 policy,
                 # What production served after the same prefixes: the simulation's fidelity reference.
                 prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
+                production_count=production_count,
+                calibration_factor=factors.get(test.category),
+                fisher_p_bh=_number(fisher_p_bh),
+                mcnemar_p_bh=_number(mcnemar_p_bh),
             )
         )
     answered, paired = con.execute(
@@ -94,3 +107,7 @@ def build_gate(
         [partition_key, gate.verdict.value, gate.model_dump_json(), markdown],
     )
     return gate, markdown
+
+
+def load_backtest(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
+    return con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
