@@ -74,12 +74,20 @@ class CategoryGate(BaseModel):
 
 class SurfaceRate(BaseModel):
     category: str
+    #: "*" aggregates every surface.
     surface: str
     arm: str
     count: int
     n: int
     rate_per_100k: float
+    #: 95% Wilson interval.
     ci_per_100k: tuple[float, float]
+    jeffreys_ci_per_100k: tuple[float, float] | None = None
+    #: One-sided 95% upper bound for a zero count (-ln(0.05)/n, about 3/n).
+    rule_of_three_upper_per_100k: float | None = None
+    #: Rogan-Gladen corrected for the evaluator's measured sensitivity and specificity, widened interval.
+    corrected_per_100k: float | None = None
+    corrected_ci_per_100k: tuple[float, float] | None = None
 
 
 class Coverage(BaseModel):
@@ -257,7 +265,7 @@ def to_markdown(gate: ReleaseGate) -> str:
         "|---|---|---|---|---|",
     ]
     cells: dict[tuple[str, str], dict[str, str]] = {}
-    for r in gate.surface_rates:
+    for r in (r for r in gate.surface_rates if r.surface != "*"):
         low, high = r.ci_per_100k
         cells.setdefault((r.category, r.surface), {})[r.arm] = (
             f"{_fmt(r.rate_per_100k)} [{_fmt(low)}, {_fmt(high)}] ({r.n})"
@@ -265,6 +273,32 @@ def to_markdown(gate: ReleaseGate) -> str:
     for (category, surface), arms in sorted(cells.items()):
         row = [arms.get(arm, "not replayed") for arm in ("production", "prior", "candidate")]
         lines.append(f"| {category} | {surface} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "### Rates over all surfaces, every interval",
+        "",
+        "Per 100k turns: Wilson and Jeffreys 95% intervals; for a zero count the rule-of-three upper bound; "
+        "and the rate corrected for the evaluator's sensitivity and specificity against human labels "
+        "(Rogan-Gladen, interval widened for their uncertainty) where the evaluator is validated.",
+        "",
+        "| category | arm | count / n | rate | Wilson | Jeffreys | rule of three | corrected [95% CI] |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted((r for r in gate.surface_rates if r.surface == "*"), key=lambda r: (r.category, r.arm)):
+        jeffreys = (
+            f"[{_fmt(r.jeffreys_ci_per_100k[0])}, {_fmt(r.jeffreys_ci_per_100k[1])}]"
+            if (r.jeffreys_ci_per_100k)
+            else "n/a"
+        )
+        corrected = "not validated"
+        if r.corrected_per_100k is not None and r.corrected_ci_per_100k is not None:
+            c_low, c_high = r.corrected_ci_per_100k
+            corrected = f"{_fmt(r.corrected_per_100k)} [{_fmt(c_low)}, {_fmt(c_high)}]"
+        three = f"< {_fmt(r.rule_of_three_upper_per_100k)}" if r.rule_of_three_upper_per_100k else ""
+        lines.append(
+            f"| {r.category} | {r.arm} | {r.count} / {r.n} | {_fmt(r.rate_per_100k)} | "
+            f"[{_fmt(r.ci_per_100k[0])}, {_fmt(r.ci_per_100k[1])}] | {jeffreys} | {three} | {corrected} |"
+        )
     b = gate.backtest
     lines += ["", "### Backtest on past releases (how far to trust this forecast)", ""]
     if not b.get("pairs"):

@@ -23,6 +23,11 @@ def _number(value: object) -> float | None:
     return None if value is None or value != value else float(value)  # type: ignore[arg-type]
 
 
+def _pair(low: object, high: object) -> tuple[float, float] | None:
+    low_value, high_value = _number(low), _number(high)
+    return None if low_value is None or high_value is None else (low_value, high_value)
+
+
 def build_gate(
     con: duckdb.DuckDBPyConnection, partition_key: str, prior_version: str, policy: GatePolicy
 ) -> tuple[ReleaseGate, str]:
@@ -74,21 +79,29 @@ def build_gate(
     coverage = judge_coverage(answered, paired, uncovered, policy)
     surface_rates = [
         SurfaceRate(
-            category=category,
-            surface=surface,
-            arm=arm,
-            count=count,
-            n=n,
-            rate_per_100k=rate,
-            ci_per_100k=(low, high),
+            category=row["category"],
+            surface=row["surface"],
+            arm=row["arm"],
+            count=row["count"],
+            n=row["n"],
+            rate_per_100k=row["rate_per_100k"],
+            ci_per_100k=(row["ci_low_per_100k"], row["ci_high_per_100k"]),
+            jeffreys_ci_per_100k=_pair(row["jeffreys_low_per_100k"], row["jeffreys_high_per_100k"]),
+            rule_of_three_upper_per_100k=_number(row["rule_of_three_upper_per_100k"]),
+            corrected_per_100k=_number(row["corrected_per_100k"]),
+            corrected_ci_per_100k=_pair(row["corrected_low_per_100k"], row["corrected_high_per_100k"]),
         )
-        for category, surface, arm, count, n, rate, low, high in con.execute(
+        for row in con.execute(
             """
-            SELECT category, surface, arm, count, n, rate_per_100k, ci_low_per_100k, ci_high_per_100k
-            FROM behavior_rates WHERE partition_key = ? AND surface <> '*' ORDER BY ALL
+            SELECT category, surface, arm, count, n, rate_per_100k, ci_low_per_100k, ci_high_per_100k,
+                   jeffreys_low_per_100k, jeffreys_high_per_100k, rule_of_three_upper_per_100k,
+                   corrected_per_100k, corrected_low_per_100k, corrected_high_per_100k
+            FROM behavior_rates WHERE partition_key = ? ORDER BY category, surface, arm
             """,
             [partition_key],
-        ).fetchall()
+        )
+        .df()
+        .to_dict("records")
     ]
     gate = ReleaseGate(
         candidate=partition_key,
