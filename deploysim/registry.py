@@ -165,5 +165,8 @@ def parse_registry(document: dict, base_dir: Path) -> ReleaseRegistry:
 
 def load_registry(path: Path) -> ReleaseRegistry:
     with path.open() as handle:
-        document = yaml.safe_load(handle)
+        try:
+            document = yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path} is not valid YAML: {error}") from error
     return parse_registry(document, path.parent)

@@ -14,7 +14,14 @@ from assets.evaluator_validation import evaluator_validation
 from assets.regenerated_responses import regenerated_responses
 from assets.release_gate import release_gate
 from deploysim.settings import VAR_DIR, Settings, from_environment
-from orchestration.deployment_simulation_job import deployment_simulation_job, evaluator_validation_job
+from orchestration.deployment_simulation_job import (
+    deployment_simulation_job,
+    evaluator_validation_job,
+    release_refresh_job,
+)
+from orchestration.nightly_candidate_schedule import nightly_candidate_schedule
+from orchestration.nightly_refresh_schedule import nightly_refresh_schedule
+from orchestration.release_registry_sensor import release_registry_sensor
 from orchestration.resources import (
     EvaluatorSuiteResource,
     GatePolicyResource,
@@ -47,7 +54,9 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[deployment_simulation_job, evaluator_validation_job],
+        jobs=[deployment_simulation_job, evaluator_validation_job, release_refresh_job],
+        sensors=[release_registry_sensor],
+        schedules=[nightly_refresh_schedule, nightly_candidate_schedule],
         resources={
             "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
             "production_log": ProductionLogResource(path=str(settings.production_log)),

@@ -19,3 +19,14 @@ evaluator_validation_job = dg.define_asset_job(
     selection=VALIDATION,
     description="Measure each evaluator against human labels (XSTest, presidio-research).",
 )
+
+#: A released version's nightly refresh: its window's production traffic may have grown, so re-ingest,
+#: re-grade and recompute rates, backtest and gate; the sample and its regenerations stay as they were.
+release_refresh_job = dg.define_asset_job(
+    name="release_refresh_job",
+    selection=dg.AssetSelection.groups("ingestion", "simulation", "evaluation", "release")
+    - VALIDATION
+    - dg.AssetSelection.assets("conversation_sample", "regenerated_responses"),
+    partitions_def=model_versions_partitions_def,
+    description="Refresh observed production rates, backtest and gate of a released version.",
+)
