@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploysim.settings import DATA_DIR, VAR_DIR, from_environment
+from deploysim.settings import DATA_DIR, PROJECT_ROOT, VAR_DIR, from_environment
 
 _DAGSTER_YAML = """\
 # Written by deploysim; replace this file to configure the instance yourself (e.g. Postgres storage).
@@ -162,6 +162,58 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def backfill(args: argparse.Namespace) -> int:
+    """Register the versions' partitions, then queue one run per version with `dagster job backfill`;
+    the Dagster daemon (`make ui` runs one) launches them, several at once, DuckDB writes one at a time."""
+    import subprocess
+
+    import dagster as dg
+
+    from deploysim.registry import load_registry
+    from orchestration.partitions import model_versions_partitions_def
+
+    _apply_overrides(args)
+    home = _prepare_instance_home()
+    registry = load_registry(from_environment().release_registry)
+    simulated = registry.simulated_versions
+    if args.versions:
+        versions = [v for v in args.versions.split(",") if v]
+    else:
+        # History: every released version that has a prior, for the backtest's calibration.
+        versions = [v for v in simulated if not registry.get(v).is_candidate]
+    unknown = [v for v in versions if v not in simulated]
+    if unknown or not versions:
+        print(f"not simulated releases: {unknown}; known: {', '.join(simulated)}", file=sys.stderr)
+        return 2
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(model_versions_partitions_def.name))
+    instance.add_dynamic_partitions(
+        model_versions_partitions_def.name, [v for v in versions if v not in known]
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "job",
+        "backfill",
+        "-j",
+        "deployment_simulation_job",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "--partitions",
+        ",".join(versions),
+        "--noprompt",
+    ]
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, env=os.environ, check=False)
+    if completed.returncode != 0:
+        return completed.returncode
+    print(
+        f"[deploysim] queued {len(versions)} runs ({', '.join(versions)}) in {home}; the daemon "
+        "launches them (make ui); then release_refresh_job recomputes each backtest with the full history"
+    )
+    return 0
+
+
 def score(args: argparse.Namespace) -> int:
     from deploysim.score_logs import score_log
     from evaluators.registry import EVALUATORS, load_evaluators
@@ -298,6 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     score_command.add_argument("--judge-model", help="the judge's model name")
     score_command.add_argument("--judge-api-key-env", help="environment variable holding the judge's key")
     score_command.add_argument("--db", help="DuckDB file for the judge's response cache")
+    backfill_command = commands.add_parser(
+        "backfill", help="queue runs for historical versions (default: every released one) for calibration"
+    )
+    backfill_command.add_argument("--versions", help="comma-separated model versions")
+    backfill_command.add_argument("--log", help="production log (default: the bundled sample)")
+    backfill_command.add_argument("--registry", help="release registry YAML")
+    backfill_command.add_argument("--db", help="DuckDB file for all tables")
     validate_command = commands.add_parser(
         "validate-evaluators", help="measure the evaluators against human labels and print the figures"
     )
@@ -314,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gate":
         _apply_overrides(args)
         return _print_gate(args.candidate)
+    if args.command == "backfill":
+        return backfill(args)
     if args.command == "score":
         return score(args)
     if args.command == "validate-evaluators":

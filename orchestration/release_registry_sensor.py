@@ -9,7 +9,8 @@ from orchestration.resources import ReleaseRegistryResource
 @dg.sensor(
     job=deployment_simulation_job,
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    # Off until an operator turns it on: its first tick requests every release it has not seen.
+    default_status=dg.DefaultSensorStatus.STOPPED,
     description="A new release in the registry gets its model-version partition and one simulation run.",
 )
 def release_registry_sensor(

@@ -83,3 +83,20 @@ def test_the_gate_command_exits_non_zero_on_block_for_ci(tmp_path, capsys):
     codes = {v: main(["gate", v, "--db", str(database)]) for v in ("a", "b", "c", "missing")}
     assert codes == {"a": 0, "b": 0, "c": 1, "missing": 2}
     assert "gate c" in capsys.readouterr().out
+
+
+def test_backfill_registers_the_partitions_and_queues_one_backfill(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from tests.history_world import build
+
+    for key, value in build(tmp_path, releases=4).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(["backfill", "--versions", "r1,nope"]) == 2
+    assert main(["backfill"]) == 0  # default: every released version with a prior
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions("model_versions") == ["r1", "r2", "r3"]
+        [backfill] = instance.get_backfills()
+        assert sorted(backfill.partition_names) == ["r1", "r2", "r3"]
+        assert backfill.job_name == "deployment_simulation_job"
