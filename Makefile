@@ -3,7 +3,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: setup demo test test-live test-slow lint ui sample bench-engine clean
+.PHONY: setup demo test test-live lint ui sample bench-engine clean
 
 setup: $(STAMP)
 
@@ -22,10 +22,6 @@ test: setup
 ## Tests that start the real local model server.
 test-live: setup
 	$(VENV)/bin/python -m pytest -m live
-
-## Tests that run the Dagster daemon with several runs at once (backfills).
-test-slow: setup
-	$(VENV)/bin/python -m pytest -m slow
 
 lint: setup
 	$(VENV)/bin/ruff check .
