@@ -2,7 +2,7 @@ import dagster as dg
 
 from orchestration.deployment_simulation_job import deployment_simulation_job
 from orchestration.resources import ReleaseRegistryResource
-from orchestration.run_guard import busy_partitions
+from orchestration.run_guard import nightly_requests
 
 
 @dg.schedule(
@@ -15,10 +15,6 @@ def nightly_candidate_schedule(
     context: dg.ScheduleEvaluationContext, release_registry: ReleaseRegistryResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     registry = release_registry.load()
-    candidates = [v for v in registry.simulated_versions if registry.get(v).is_candidate]
-    busy = busy_partitions(context.instance, candidates)
-    night = context.scheduled_execution_time.date().isoformat() if context.scheduled_execution_time else ""
-    requests = [
-        dg.RunRequest(run_key=f"candidate:{v}:{night}", partition_key=v) for v in candidates if v not in busy
-    ]
-    return requests or dg.SkipReason(f"no pending candidate to run ({len(busy)} still running)")
+    return nightly_requests(
+        context, [v for v in registry.simulated_versions if registry.get(v).is_candidate], "candidate"
+    )

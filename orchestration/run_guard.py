@@ -1,4 +1,4 @@
-"""Which model-version partitions already have a run queued or in flight, so schedules never overlap them."""
+"""Nightly run requests that never overlap a model-version partition's queued or in-flight run."""
 
 import dagster as dg
 
@@ -20,3 +20,15 @@ def busy_partitions(instance: dg.DagsterInstance, partitions: list[str]) -> set[
         if records:
             busy.add(partition)
     return busy
+
+
+def nightly_requests(
+    context: dg.ScheduleEvaluationContext, versions: list[str], kind: str
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """One run per version and night (run key `kind:version:date`); a version still running is left alone."""
+    busy = busy_partitions(context.instance, versions)
+    night = context.scheduled_execution_time.date().isoformat() if context.scheduled_execution_time else ""
+    requests = [
+        dg.RunRequest(run_key=f"{kind}:{v}:{night}", partition_key=v) for v in versions if v not in busy
+    ]
+    return requests or dg.SkipReason(f"no {kind} run to start ({len(busy)} still running)")

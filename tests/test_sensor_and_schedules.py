@@ -92,4 +92,4 @@ def test_nightly_schedules_split_released_and_pending_and_never_overlap_a_runnin
             )
         )
         skipped = nightly_candidate_schedule(_schedule_context(instance, resource))
-        assert isinstance(skipped, dg.SkipReason) and "1 still running" in skipped.skip_message
+        assert isinstance(skipped, dg.SkipReason) and "(1 still running)" in skipped.skip_message
