@@ -20,7 +20,7 @@ def smoothed_rate(count: float, n: float) -> float:
 
 def fold_error(estimate: float, observed: float) -> float:
     """max(est/obs, obs/est); both arguments must be positive (use smoothed rates)."""
-    return max(estimate / observed, observed / estimate)
+    return float(calibration.fold_error(estimate, observed))
 
 
 def _direction(new: float, old: float) -> int:
