@@ -3,7 +3,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: setup demo test test-live lint ui sample bench-engine clean
+.PHONY: setup demo test test-live test-slow test-ui lint ui sample bench-engine clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,15 @@ test: setup
 ## Tests that start the real local model server.
 test-live: setup
 	$(VENV)/bin/python -m pytest -m live
+
+## Slower tests: five versions backfilled at once through the Dagster daemon, and a Postgres-backed
+## instance on a throwaway PostgreSQL server.
+test-slow: setup
+	$(VENV)/bin/python -m pytest -m slow
+
+## The Dagster UI in headless Chromium (Debian's chromium and chromium-driver).
+test-ui: setup
+	$(VENV)/bin/python -m pytest -m ui
 
 lint: setup
 	$(VENV)/bin/ruff check .

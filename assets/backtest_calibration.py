@@ -2,10 +2,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.behavior_rates import behavior_rates
+from assets.lineage import lineage
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.backtest import run_backtest
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ReleaseRegistryResource
 
 
@@ -16,7 +16,6 @@ class BacktestConfig(dg.Config):
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     deps=[behavior_rates],
     kinds={"duckdb", "python"},
     group_name="release",
@@ -35,6 +34,7 @@ def backtest_calibration(
         result = run_backtest(con, context.partition_key, registry.simulated_versions, config.min_turns)
     return dg.MaterializeResult(
         metadata={
+            **lineage(context),
             **release_metadata(release, prior),
             # Lineage across partitions: the releases whose rates this backtest read.
             "computed_from_releases": dg.MetadataValue.json(result.releases),

@@ -3,16 +3,15 @@ from dagster_duckdb import DuckDBResource
 
 from assets.evaluator_scores import evaluator_scores
 from assets.evaluator_validation import evaluator_validation
+from assets.lineage import lineage
 from assets.metadata import markdown_table, release_metadata
 from deploysim.stages.rates import compute_rates
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource, GatePolicyResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     # The validation's sensitivity and specificity feed the prevalence correction.
     deps=[evaluator_scores, evaluator_validation],
     kinds={"duckdb", "scipy"},
@@ -32,6 +31,7 @@ def behavior_rates(
         summary = compute_rates(con, context.partition_key, gate_policy.load().alpha)
     return dg.MaterializeResult(
         metadata={
+            **lineage(context),
             **release_metadata(release, prior),
             "evaluator_versions": dg.MetadataValue.json({e.name: e.version for e in evaluator_suite.load()}),
             "rates_per_100k": markdown_table(summary.rates),

@@ -2,10 +2,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.deidentified_conversations import deidentified_conversations
+from assets.lineage import lineage
 from assets.metadata import release_metadata
 from deploysim.stages.sampling import sample_window
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ReleaseRegistryResource
 
 
@@ -16,7 +16,6 @@ class SampleConfig(dg.Config):
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     deps=[deidentified_conversations],
     kinds={"duckdb", "python"},
     group_name="simulation",
@@ -36,6 +35,7 @@ def conversation_sample(
         summary = sample_window(con, context.partition_key, config.sample_size, config.seed, Deidentifier())
     return dg.MaterializeResult(
         metadata={
+            **lineage(context),
             **release_metadata(release, prior),
             "dagster/row_count": summary.sample_size,
             "sample.population": summary.population,

@@ -5,13 +5,11 @@ from assets.metadata import release_metadata
 from deploysim.stages.deidentification import deidentify_window
 from deploysim.store import ensure_schema
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ProductionLogResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     kinds={"duckdb", "presidio"},
     group_name="ingestion",
     code_version="1",

@@ -2,6 +2,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.deidentified_conversations import deidentified_conversations
+from assets.lineage import lineage
 from assets.metadata import release_metadata
 from assets.regenerated_responses import journal_dir, regenerated_responses
 from deploysim.models.cache import ResponseCache
@@ -10,13 +11,11 @@ from deploysim.stages.scoring import score_partition
 from evaluators.judge import JudgeRuntime
 from evaluators.registry import versions_fingerprint
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource, ModelGatewayResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     deps=[deidentified_conversations, regenerated_responses],
     kinds={"duckdb", "python"},
     group_name="evaluation",
@@ -48,6 +47,7 @@ def evaluator_scores(
             if judge is not None and judge.cache is not None:
                 judge.cache.close()
     metadata = {
+        **lineage(context),
         **release_metadata(release, prior),
         "dagster/row_count": sum(summary.graded.values()),
         "graded_by_arm": dg.MetadataValue.json(summary.graded),

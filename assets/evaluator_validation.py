@@ -7,12 +7,10 @@ from assets.metadata import markdown_table
 from deploysim.store import ensure_schema, replace_partition
 from deploysim.validation import unvalidated, validate
 from evaluators.registry import versions_fingerprint
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource
 
 
 @dg.asset(
-    pool=DUCKDB_POOL,
     kinds={"duckdb", "python"},
     group_name="evaluation",
     code_version=f"1:{versions_fingerprint()}",

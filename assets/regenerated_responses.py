@@ -4,11 +4,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.conversation_sample import conversation_sample
+from assets.lineage import lineage
 from assets.metadata import markdown_table, release_metadata
 from deploysim.models.runner import Progress
 from deploysim.stages.regeneration import Arm, regenerate
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import ModelGatewayResource, ReleaseRegistryResource
 
 
@@ -19,7 +19,6 @@ def journal_dir(database: str) -> Path | None:
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     deps=[conversation_sample],
     kinds={"duckdb", "openai"},
     group_name="simulation",
@@ -59,8 +58,10 @@ def regenerated_responses(
             progress=progress,
         )
     candidate = next(s for s in summaries if s.arm == "candidate")
+    prior_summary = next(s for s in summaries if s.arm == "prior")
     return dg.MaterializeResult(
         metadata={
+            **lineage(context),
             **release_metadata(release, prior),
             "dagster/row_count": sum(s.prefixes for s in summaries),
             **candidate.usage,
@@ -84,6 +85,12 @@ def regenerated_responses(
                     for s in summaries
                 ]
             ),
-            "prior.cost_usd": next(s.usage["openai.cost_usd"] for s in summaries if s.arm == "prior"),
+            "endpoint": candidate.endpoint,
+            "prior.endpoint": prior_summary.endpoint,
+            "prior.total_tokens": prior_summary.usage["openai.total_tokens"],
+            "prior.cost_usd": prior_summary.usage["openai.cost_usd"],
+            # Both arms: what simulating this version cost.
+            "simulation.total_tokens": sum(s.usage["openai.total_tokens"] for s in summaries),
+            "simulation.cost_usd": round(sum(s.usage["openai.cost_usd"] for s in summaries), 6),
         }
     )

@@ -3,18 +3,17 @@ from dagster_duckdb import DuckDBResource
 
 from assets.backtest_calibration import backtest_calibration
 from assets.behavior_rates import behavior_rates
+from assets.lineage import lineage
 from assets.metadata import release_metadata
 from deploysim.gate_plots import gate_plots
 from deploysim.plots import markdown_image
 from deploysim.stages.gate import build_gate, load_backtest
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import GatePolicyResource, ReleaseRegistryResource
 
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     deps=[behavior_rates, backtest_calibration],
     kinds={"duckdb", "python"},
     group_name="release",
@@ -35,6 +34,7 @@ def release_gate(
     plots = gate_plots(gate, backtest)
     return dg.MaterializeResult(
         metadata={
+            **lineage(context),
             **release_metadata(release, prior),
             "verdict": gate.verdict.value,
             "policy_version": policy.policy_version,

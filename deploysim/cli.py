@@ -15,9 +15,10 @@ _DAGSTER_YAML = """\
 telemetry:
   enabled: false
 concurrency:
-  pools:
-    # DuckDB allows one writer: steps in the `duckdb` pool run one at a time across all runs.
-    default_limit: 1
+  runs:
+    # Backfilled versions run several at once; their DuckDB connections take turns (a `.lock` beside
+    # the database), so a waiting step sleeps instead of failing on DuckDB's file lock.
+    max_concurrent_runs: 5
 """
 
 
@@ -176,8 +177,17 @@ def backfill(args: argparse.Namespace) -> int:
     home = _prepare_instance_home()
     registry = load_registry(from_environment().release_registry)
     simulated = registry.simulated_versions
+    if args.versions and args.last:
+        print("[deploysim] give --versions or a range (--from/--to), not both", file=sys.stderr)
+        return 2
     if args.versions:
         versions = [v for v in args.versions.split(",") if v]
+    elif args.first or args.last:
+        try:
+            versions = registry.versions_between(args.first or simulated[0], args.last or simulated[-1])
+        except (KeyError, ValueError) as error:
+            print(f"[deploysim] {error.args[0]}", file=sys.stderr)
+            return 2
     else:
         # History: every released version that has a prior, for the backtest's calibration.
         versions = [v for v in simulated if not registry.get(v).is_candidate]
@@ -353,7 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     backfill_command = commands.add_parser(
         "backfill", help="queue runs for historical versions (default: every released one) for calibration"
     )
-    backfill_command.add_argument("--versions", help="comma-separated model versions")
+    chosen = backfill_command.add_mutually_exclusive_group()
+    chosen.add_argument("--versions", help="comma-separated model versions")
+    chosen.add_argument(
+        "--from", dest="first", metavar="VERSION", help="first version of a range (release order)"
+    )
+    backfill_command.add_argument("--to", dest="last", metavar="VERSION", help="last version of a range")
     backfill_command.add_argument("--log", help="production log (default: the bundled sample)")
     backfill_command.add_argument("--registry", help="release registry YAML")
     backfill_command.add_argument("--db", help="DuckDB file for all tables")

@@ -104,6 +104,19 @@ class ReleaseRegistry(BaseModel):
     def candidates(self) -> list[str]:
         return [r.version for r in self.releases if r.is_candidate]
 
+    def versions_between(self, first: str, last: str) -> list[str]:
+        """Simulated versions from `first` to `last` inclusive, in release order."""
+        simulated = self.simulated_versions
+        for version in (first, last):
+            if version not in simulated:
+                raise KeyError(
+                    f"model version {version!r} is not a simulated release ({', '.join(simulated)})"
+                )
+        start, end = simulated.index(first), simulated.index(last)
+        if start > end:
+            raise ValueError(f"{first!r} was released after {last!r}; give the range oldest first")
+        return simulated[start : end + 1]
+
     def successor_of(self, version: str) -> Release | None:
         return next((r for r in self.releases if r.prior_version == version), None)
 

@@ -1,5 +1,4 @@
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.backtest_calibration import backtest_calibration
 from assets.behavior_rates import behavior_rates
@@ -28,7 +27,9 @@ from orchestration.resources import (
     ModelGatewayResource,
     ProductionLogResource,
     ReleaseRegistryResource,
+    SerializedDuckDBResource,
 )
+from orchestration.step_executor import forkserver_multiprocess_executor
 
 ASSETS = [
     deidentified_conversations,
@@ -57,8 +58,9 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
         jobs=[deployment_simulation_job, evaluator_validation_job, release_refresh_job],
         sensors=[release_registry_sensor],
         schedules=[nightly_refresh_schedule, nightly_candidate_schedule],
+        executor=forkserver_multiprocess_executor,
         resources={
-            "duckdb": DuckDBResource(database=str(settings.duckdb_path)),
+            "duckdb": SerializedDuckDBResource(database=str(settings.duckdb_path)),
             "production_log": ProductionLogResource(path=str(settings.production_log)),
             "release_registry": ReleaseRegistryResource(path=str(settings.release_registry)),
             "model_gateway": gateway,

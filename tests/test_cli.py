@@ -100,3 +100,19 @@ def test_backfill_registers_the_partitions_and_queues_one_backfill(tmp_path, mon
         [backfill] = instance.get_backfills()
         assert sorted(backfill.partition_names) == ["r1", "r2", "r3"]
         assert backfill.job_name == "deployment_simulation_job"
+
+
+def test_backfill_takes_a_range_of_versions_in_release_order(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from tests.history_world import build
+
+    for key, value in build(tmp_path, releases=6).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(["backfill", "--from", "r4", "--to", "r2"]) == 2
+    assert main(["backfill", "--versions", "r1", "--to", "r2"]) == 2
+    assert main(["backfill", "--from", "r2", "--to", "r4"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        [backfill] = instance.get_backfills()
+        assert sorted(backfill.partition_names) == ["r2", "r3", "r4"]

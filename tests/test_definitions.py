@@ -51,10 +51,15 @@ def test_blocking_checks_guard_each_handoff():
     assert blocking == {"deidentified_conversations", "regenerated_responses", "evaluator_scores"}
 
 
-def test_every_step_that_opens_duckdb_is_in_the_duckdb_pool():
-    from orchestration.pools import DUCKDB_POOL
+def test_every_step_opens_duckdb_through_the_turn_taking_resource():
+    from orchestration.resources import SerializedDuckDBResource
 
-    for asset in defs.assets:
-        assert asset.op.pool == DUCKDB_POOL, asset.key
-    for check in defs.asset_checks:
-        assert check.op.pool == DUCKDB_POOL, check.check_keys
+    for node in [*defs.assets, *defs.asset_checks]:
+        assert "duckdb" in node.required_resource_keys, node
+    assert isinstance(defs.resources["duckdb"], SerializedDuckDBResource)
+
+
+def test_jobs_run_each_step_in_a_process_forked_from_the_preloaded_definitions():
+    for name in ("deployment_simulation_job", "release_refresh_job", "evaluator_validation_job"):
+        executor = defs.resolve_job_def(name).executor_def
+        assert executor.name == "forkserver_multiprocess_executor", name

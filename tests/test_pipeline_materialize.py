@@ -63,6 +63,31 @@ def test_whole_chain_materializes_for_history_and_candidate(tmp_path):
         backtest = metadata("backtest_calibration", "cand")
         assert backtest["computed_from_releases"] == ["r1"]
 
+        # Lineage: each downstream page names the upstream materializations (same partition, their runs)
+        # it read and carries the run's facts down to the gate.
+        assert regen["endpoint"] == "fake:cand" and regen["prior.endpoint"] == "archive:r1.jsonl.gz"
+        # The prior arm is replayed from its archive: both arms are counted, the archive costs nothing.
+        assert regen["prior.total_tokens"] == 0 and regen["prior.cost_usd"] == 0
+        assert regen["simulation.total_tokens"] == regen["openai.total_tokens"] == 150
+        assert regen["simulation.cost_usd"] == round(regen["openai.cost_usd"], 6)
+        run_of = {
+            asset: instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=["cand"]), limit=1
+            )
+            .records[0]
+            .run_id
+            for asset in ("behavior_rates", "backtest_calibration")
+        }
+        for asset in ("behavior_rates", "backtest_calibration"):
+            assert f"| {asset} | cand | {run_of[asset]} |" in gate["computed_from"]
+        assert "| regenerated_responses | cand |" in metadata("evaluator_scores", "cand")["computed_from"]
+        assert "evaluator_validation" in metadata("behavior_rates", "cand")["computed_from"]
+        assert gate["sample.seed"] == 1 and gate["sample.size"] == 15
+        assert gate["endpoint"] == "fake:cand" and gate["prior.endpoint"] == "archive:r1.jsonl.gz"
+        assert gate["simulation.total_tokens"] == 150
+        assert gate["evaluator_versions"] == metadata("evaluator_scores", "cand")["evaluator_versions"]
+        assert gate["model_version"] == "cand" and gate["prior_version"] == "r1"
+
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(
                 dg.AssetKey("deidentified_conversations"), "conversations_contain_no_strict_pii"

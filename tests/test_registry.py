@@ -95,3 +95,15 @@ def test_a_release_whose_prior_was_rejected_is_rejected_too(tmp_path):
     registry = parse_registry(document, tmp_path)
     assert registry.releases == []
     assert sorted(r.version for r in registry.rejected) == ["a", "b", "c"]
+
+
+def test_a_range_of_versions_follows_release_order(tmp_path):
+    from tests.history_world import build
+
+    registry = load_registry(Path(build(tmp_path, releases=5)["DEPLOYSIM_REGISTRY"]))
+    assert registry.versions_between("r2", "r4") == ["r2", "r3", "r4"]
+    assert registry.versions_between("r3", "r3") == ["r3"]
+    with pytest.raises(ValueError, match="oldest first"):
+        registry.versions_between("r4", "r2")
+    with pytest.raises(KeyError, match="r0"):
+        registry.versions_between("r0", "r2")  # r0 has no prior: it is not simulated

@@ -4,13 +4,11 @@ from dagster_duckdb import DuckDBResource
 from assets.deidentified_conversations import deidentified_conversations
 from deploysim.quality import scan_for_strict_pii
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 
 
 @dg.asset_check(
     asset=deidentified_conversations,
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     blocking=True,
     description="Re-scan of the de-identified text: no high-confidence email, phone, card, IBAN, SSN or IP.",
 )

@@ -5,13 +5,11 @@ from assets.deidentified_conversations import deidentified_conversations
 from assets.metadata import markdown_table
 from deploysim.quality import validate_conversations
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 
 
 @dg.asset_check(
     asset=deidentified_conversations,
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     blocking=True,
     description="Great Expectations: schema, unique ids, non-empty messages and a valid role order.",
 )

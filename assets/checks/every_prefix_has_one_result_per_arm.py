@@ -4,13 +4,11 @@ from dagster_duckdb import DuckDBResource
 from assets.regenerated_responses import regenerated_responses
 from deploysim.quality import regeneration_completeness
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 
 
 @dg.asset_check(
     asset=regenerated_responses,
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     blocking=True,
     description="Each sampled prefix has exactly one response or recorded failure in each arm.",
 )

@@ -3,14 +3,12 @@ from dagster_duckdb import DuckDBResource
 
 from assets.evaluator_scores import evaluator_scores
 from orchestration.partitions import model_versions_partitions_def
-from orchestration.pools import DUCKDB_POOL
 from orchestration.resources import EvaluatorSuiteResource
 
 
 @dg.asset_check(
     asset=evaluator_scores,
     partitions_def=model_versions_partitions_def,
-    pool=DUCKDB_POOL,
     blocking=True,
     description="Every production response and successful regeneration has a label for every category.",
 )
