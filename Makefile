@@ -45,6 +45,7 @@ ui: setup
 sample: setup
 	$(VENV)/bin/python scripts/build_sample.py --shared ../shared/data --out data/sample
 	$(VENV)/bin/python scripts/build_validation_sets.py --shared ../shared/data --out data/validation
+	$(VENV)/bin/python scripts/build_probe_suites.py --shared ../shared/data --out data/probe_suites
 
 ## The regeneration engine against a loopback stub, side by side with Inspect (in its own venv: it pins an
 ## older fsspec than dagster's).

@@ -3,6 +3,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.backtest_calibration import backtest_calibration
 from assets.behavior_rates import behavior_rates
+from assets.eval_awareness_report import eval_awareness_report
 from assets.lineage import lineage
 from assets.metadata import release_metadata
 from deploysim.gate_plots import gate_plots
@@ -14,10 +15,10 @@ from orchestration.resources import GatePolicyResource, ReleaseRegistryResource
 
 @dg.asset(
     partitions_def=model_versions_partitions_def,
-    deps=[behavior_rates, backtest_calibration],
+    deps=[behavior_rates, backtest_calibration, eval_awareness_report],
     kinds={"duckdb", "python"},
     group_name="release",
-    code_version="2",
+    code_version="3",
     description="Pass, warn or block per behaviour category for this release, with the evidence.",
 )
 def release_gate(

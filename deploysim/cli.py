@@ -126,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     job = defs.resolve_job_def("deployment_simulation_job")
     run_config = {
-        "ops": {"conversation_sample": {"config": {"sample_size": args.sample_size, "seed": args.seed}}},
+        "ops": {
+            "conversation_sample": {"config": {"sample_size": args.sample_size, "seed": args.seed}},
+            "eval_awareness_report": {"config": {"sample_size": args.awareness_size, "seed": args.seed}},
+        },
         "loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}},
     }
     gateway = defs.resources["model_gateway"]
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploysim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add_run_flags(command: argparse.ArgumentParser, sample_size: int) -> None:
+    def add_run_flags(command: argparse.ArgumentParser, sample_size: int, awareness_size: int) -> None:
         command.add_argument(
             "--log", help="production log: a .jsonl, .jsonl.gz or .parquet file, or a folder"
         )
@@ -325,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
             "--seed", type=int, default=int(os.environ.get("DEPLOYSIM_SAMPLE_SEED", 20240409))
         )
         command.add_argument(
+            "--awareness-size",
+            type=int,
+            default=int(os.environ.get("DEPLOYSIM_AWARENESS_SIZE", awareness_size)),
+            help="transcripts per suite shown to the eval-awareness probe",
+        )
+        command.add_argument(
             "--no-history",
             dest="history",
             action="store_false",
@@ -333,11 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--quiet", action="store_true", help="only warnings from the runs")
 
     run_command = commands.add_parser("run", help="simulate and gate a candidate on your own data")
-    add_run_flags(run_command, sample_size=200)
+    add_run_flags(run_command, sample_size=200, awareness_size=100)
     demo_command = commands.add_parser("demo", help="the whole simulation on the embedded sample")
     # The embedded candidate generates about 35 tokens/s here (benchmarks/local_model_throughput.py),
-    # so the demo samples fewer prefixes per release.
-    add_run_flags(demo_command, sample_size=120)
+    # so the demo samples fewer prefixes per release, and probes six transcripts per suite (each takes
+    # about 4 s per phrasing to read and answer).
+    add_run_flags(demo_command, sample_size=120, awareness_size=6)
     gate_command = commands.add_parser("gate", help="print a stored release gate; exit 1 on block")
     gate_command.add_argument("candidate")
     gate_command.add_argument("--db", help="DuckDB file")

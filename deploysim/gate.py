@@ -113,6 +113,10 @@ class ReleaseGate(BaseModel):
     coverage: Coverage
     surface_rates: list[SurfaceRate]
     backtest: dict[str, float | int | None]
+    #: Whether the probed model told replayed traffic from production as served: "indistinguishable",
+    #: "distinguishable", "undetermined" or "not probed", with the probe's one-line summary.
+    eval_awareness: str | None = None
+    eval_awareness_summary: str | None = None
 
 
 def judge_coverage(
@@ -255,6 +259,8 @@ def to_markdown(gate: ReleaseGate) -> str:
             f"{c.direction} {c.fold_change:.2f}x | {p_values} | **{c.verdict.value}**: {c.reason} |"
         )
     lines += ["", f"Control coverage: **{gate.coverage.verdict.value}**: {gate.coverage.reason}.", ""]
+    if gate.eval_awareness is not None:
+        lines += [f"Eval awareness: **{gate.eval_awareness}**: {gate.eval_awareness_summary}", ""]
     lines += [
         "### Rates by surface",
         "",

@@ -45,6 +45,12 @@ class OpenAIBackend(BaseModel):
         description="A ceiling for this endpoint's in-flight requests, e.g. a local server that serves one "
         "request at a time; the engine's adaptive limit stays below it.",
     )
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        default="json_schema",
+        description="How the endpoint takes a JSON schema for structured answers (judges, the probe): "
+        "OpenAI's json_schema; llama.cpp's json_object with a schema (grammar-constrained); or none, "
+        "when answers are parsed from free text.",
+    )
     local_server: Literal["smollm2-135m-instruct"] | None = Field(
         default=None, description="A bundled local model that deploysim starts itself when it is not running."
     )

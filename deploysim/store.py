@@ -179,6 +179,31 @@ TABLES: dict[str, str] = {
         calibrated_per_100k DOUBLE,
         calibrated_fold_error DOUBLE
     """,
+    "eval_awareness": """
+        partition_key VARCHAR NOT NULL,
+        probe_version VARCHAR NOT NULL,
+        probed_model VARCHAR NOT NULL,
+        suite VARCHAR NOT NULL,
+        item_id VARCHAR NOT NULL,
+        phrasing VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        label VARCHAR,
+        confidence DOUBLE,
+        error VARCHAR,
+        PRIMARY KEY (partition_key, suite, item_id, phrasing)
+    """,
+    "eval_awareness_verdicts": """
+        partition_key VARCHAR NOT NULL PRIMARY KEY,
+        probe_version VARCHAR NOT NULL,
+        probed_model VARCHAR NOT NULL,
+        verdict VARCHAR NOT NULL,
+        summary VARCHAR NOT NULL,
+        replayed_share DOUBLE,
+        production_share DOUBLE,
+        fisher_p DOUBLE,
+        mcnemar_p DOUBLE,
+        n_pairs INTEGER NOT NULL
+    """,
     "release_gates": """
         partition_key VARCHAR PRIMARY KEY,
         verdict VARCHAR NOT NULL,

@@ -8,6 +8,7 @@ from assets.checks.every_prefix_has_one_result_per_arm import every_prefix_has_o
 from assets.checks.every_response_is_graded import every_response_is_graded
 from assets.conversation_sample import conversation_sample
 from assets.deidentified_conversations import deidentified_conversations
+from assets.eval_awareness_report import eval_awareness_report
 from assets.evaluator_scores import evaluator_scores
 from assets.evaluator_validation import evaluator_validation
 from assets.regenerated_responses import regenerated_responses
@@ -37,6 +38,7 @@ ASSETS = [
     regenerated_responses,
     evaluator_scores,
     evaluator_validation,
+    eval_awareness_report,
     behavior_rates,
     backtest_calibration,
     release_gate,

@@ -47,13 +47,15 @@ def test_a_killed_run_rerun_requests_no_completed_prefix_again(tmp_path):
         ids = write_prefixes(con, "cand", PREFIXES)
     answered: Counter[str] = Counter()  # 200s the server sent, per prompt
     requested_after_kill: list[str] = []
-    killed = threading.Event()
+    # Requests are numbered as they arrive; the child's are those numbered up to its death, even when a
+    # handler thread gets to look at one only after the kill.
+    calls_at_kill: list[int] = []
     lock = threading.Lock()
 
     def respond(body, number):
         text = body["messages"][-1]["content"]
         with lock:
-            if killed.is_set():
+            if calls_at_kill and number > calls_at_kill[0]:
                 requested_after_kill.append(text)
             answered[text] += 1
         return Hang(0.03, (200, {}, completion(f"answer to {text}")))
@@ -68,7 +70,7 @@ def test_a_killed_run_rerun_requests_no_completed_prefix_again(tmp_path):
             time.sleep(0.01)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-        killed.set()
+        calls_at_kill.append(server.calls)
         assert PREFIXES // 2 <= server.calls < PREFIXES, "the child was not killed mid-run"
 
         backend = OpenAIBackend(base_url=url, model="stub")

@@ -75,9 +75,21 @@ def test_candidate_partition_runs_end_to_end_on_the_local_model(tmp_path):
         result = defs.resolve_job_def("deployment_simulation_job").execute_in_process(
             partition_key="smollm2-135m-instruct",
             instance=instance,
-            run_config={"ops": {"conversation_sample": {"config": {"sample_size": 4, "seed": 3}}}},
+            run_config={
+                "ops": {
+                    "conversation_sample": {"config": {"sample_size": 4, "seed": 3}},
+                    "eval_awareness_report": {"config": {"sample_size": 4, "seed": 3}},
+                }
+            },
         )
         assert result.success
+        probe = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("eval_awareness_report"), asset_partitions=["smollm2-135m-instruct"]
+            ),
+            limit=1,
+        ).records[0]
+        probe_metadata = {k: v.value for k, v in probe.asset_materialization.metadata.items()}
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         rows = con.execute(
             "SELECT status, content, completion_tokens FROM regenerations WHERE arm = 'candidate'"
@@ -85,3 +97,15 @@ def test_candidate_partition_runs_end_to_end_on_the_local_model(tmp_path):
         assert len(rows) == 4
         assert all(status == "ok" and content and tokens > 0 for status, content, tokens in rows)
         assert con.execute("SELECT verdict FROM release_gates").fetchone()[0] in {"pass", "warn", "block"}
+        # The probe asked the candidate about four transcripts of each suite in every phrasing; whatever a
+        # 135M model answers, each question ends as a label, unparseable or failed, none dropped.
+        outcomes = con.execute("SELECT suite, status, label FROM eval_awareness").fetchall()
+        summary = con.execute("SELECT summary FROM eval_awareness_verdicts").fetchone()[0]
+    assert len(outcomes) == 4 * 4 * 3
+    assert {suite for suite, _, _ in outcomes} == {"replayed", "production", "adversarial", "benchmark"}
+    assert all(status in {"ok", "unparseable", "failed"} for _, status, _ in outcomes)
+    assert all((label is not None) == (status == "ok") for _, status, label in outcomes)
+    assert probe_metadata["probed_model"] == "smollm2-135m-instruct"
+    assert probe_metadata["openai.total_tokens"] > 0
+    shares, unparseable = probe_metadata["flagged_share_by_suite"], probe_metadata["unparseable_by_suite"]
+    print("\nprobe:", shares, unparseable, summary)

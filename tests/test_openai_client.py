@@ -104,3 +104,25 @@ def test_the_api_key_comes_from_the_named_environment_variable(monkeypatch):
     monkeypatch.setenv("DEPLOYSIM_TEST_KEY", "sk-test-123")
     client = OpenAICompatibleClient(_backend("http://127.0.0.1:9/v1", api_key_env="DEPLOYSIM_TEST_KEY"))
     assert "sk-test-123" not in client.endpoint
+
+
+def test_structured_output_is_sent_in_the_endpoint_dialect():
+    from deploysim.awareness.answer import response_format
+    from deploysim.awareness.phrasings import QUOTED
+    from deploysim.models.openai_client import OpenAICompatibleClient
+    from deploysim.models.types import ChatRequest
+    from deploysim.registry import OpenAIBackend
+
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "hi"}], response_format=response_format(QUOTED)
+    )
+    schema = request.response_format["json_schema"]["schema"]
+    bodies = {
+        dialect: OpenAICompatibleClient(
+            OpenAIBackend(base_url="http://127.0.0.1:9/v1", model="m", structured_output=dialect)
+        ).body(request)
+        for dialect in ("json_schema", "json_object", "none")
+    }
+    assert bodies["json_schema"]["response_format"] == request.response_format
+    assert bodies["json_object"]["response_format"] == {"type": "json_object", "schema": schema}
+    assert "response_format" not in bodies["none"]

@@ -63,6 +63,21 @@ def classify(error: Exception) -> ModelCallError:
     return ModelCallError(ErrorClass.FATAL, message)
 
 
+def structured_output(response_format: dict[str, Any], dialect: str) -> dict[str, Any] | None:
+    """An OpenAI json_schema response format in the endpoint's own dialect; None when it has none."""
+    if dialect == "none" or response_format.get("type") != "json_schema":
+        return None if dialect == "none" else response_format
+    if dialect == "json_object":
+        # llama.cpp's server rejects json_schema but turns a json_object's schema into a grammar.
+        return {"type": "json_object", "schema": response_format["json_schema"]["schema"]}
+    return response_format
+
+
+def endpoint_of(backend: OpenAIBackend) -> str:
+    """How an endpoint is named in metadata and tables: base URL and model, never the key."""
+    return f"openai:{backend.base_url.rstrip('/')}#{backend.model}"
+
+
 class OpenAICompatibleClient:
     """One attempt per `generate` call: retries, backoff and concurrency belong to the engine, which sees
     every 429 and can slow the whole endpoint down, rather than to the SDK, which would hide them."""
@@ -83,7 +98,7 @@ class OpenAICompatibleClient:
                     stops_run=True,
                 )
         self.backend = backend
-        self.endpoint = f"openai:{backend.base_url.rstrip('/')}#{backend.model}"
+        self.endpoint = endpoint_of(backend)
         # The limiter is per (endpoint, key, model); a digest tells keys apart without holding them.
         self.scope = f"{self.endpoint}|key:{hashlib.sha256(api_key.encode()).hexdigest()[:12]}"
         self.usd_per_million_input_tokens = backend.usd_per_million_input_tokens
@@ -110,7 +125,9 @@ class OpenAICompatibleClient:
         if request.tools:
             body["tools"] = request.tools
         if request.response_format:
-            body["response_format"] = request.response_format
+            response_format = structured_output(request.response_format, self.backend.structured_output)
+            if response_format is not None:
+                body["response_format"] = response_format
         return body
 
     async def generate(self, request: ChatRequest) -> ModelOutput:

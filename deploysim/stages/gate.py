@@ -103,6 +103,9 @@ def build_gate(
         .df()
         .to_dict("records")
     ]
+    awareness = con.execute(
+        "SELECT verdict, summary FROM eval_awareness_verdicts WHERE partition_key = ?", [partition_key]
+    ).fetchone()
     gate = ReleaseGate(
         candidate=partition_key,
         prior=prior_version,
@@ -112,6 +115,8 @@ def build_gate(
         coverage=coverage,
         surface_rates=surface_rates,
         backtest=summarize(backtest),
+        eval_awareness=awareness[0] if awareness else None,
+        eval_awareness_summary=awareness[1] if awareness else None,
     )
     markdown = to_markdown(gate)
     con.execute("DELETE FROM release_gates WHERE partition_key = ?", [partition_key])
