@@ -32,6 +32,7 @@ __all__ = [
     "funnel_limit",
     "funnel_plot",
     "markdown_image",
+    "point_with_whiskers",
     "rates_plot",
 ]
 
@@ -109,6 +110,35 @@ def _new_figure(height_in: float, caption_lines: int = 0) -> Figure:
     bottom = min(0.4, caption_lines * 0.17 / height_in) if caption_lines else 0.0
     fig.set_layout_engine(ConstrainedLayoutEngine(rect=(0.0, bottom, 1.0, 1.0 - bottom)))
     return fig
+
+
+def point_with_whiskers(
+    ax: Axes,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    whiskers: tuple[Sequence[float], Sequence[float]],
+    *,
+    marker: str,
+    colour: str,
+    label: str,
+    size: float,
+) -> None:
+    """Markers with horizontal interval whiskers, in the one style every plot here uses."""
+    ax.errorbar(
+        xs,
+        ys,
+        xerr=[list(whiskers[0]), list(whiskers[1])],
+        fmt=marker,
+        color=colour,
+        ecolor=colour,
+        elinewidth=1.2,
+        capsize=2.5,
+        markersize=size,
+        markeredgecolor="white",
+        markeredgewidth=0.6,
+        label=label,
+        zorder=3,
+    )
 
 
 def _caption(fig: Figure, lines: Sequence[str]) -> None:
@@ -217,21 +247,7 @@ def _rates_figure(points: Sequence[RatePoint], title: str) -> Figure:
         hi = [p.high_per_100k - x if _finite(p.high_per_100k) else 0.0 for x, p in zip(xs, mine, strict=True)]
         lo = [min(max(0.0, d), x) for d, x in zip(lo, xs, strict=True)]  # never below zero
         hi = [max(0.0, d) for d in hi]
-        ax.errorbar(
-            xs,
-            ys,
-            xerr=[lo, hi],
-            fmt=marker,
-            color=colour,
-            ecolor=colour,
-            elinewidth=1.2,
-            capsize=2.5,
-            markersize=6,
-            markeredgecolor="white",
-            markeredgewidth=0.6,
-            label=arm,
-            zorder=3,
-        )
+        point_with_whiskers(ax, xs, ys, (lo, hi), marker=marker, colour=colour, label=arm, size=6)
         extent += [x + h for x, h in zip(xs, hi, strict=True)]
         extent += [x - low for x, low in zip(xs, lo, strict=True)]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deploysim.awareness.report import SuiteShare, VerbalizedShare
 from deploysim.awareness.types import SUITE_TITLES
-from deploysim.plots import _caption, _new_figure, _no_data, _plural, _render
+from deploysim.plots import _caption, _new_figure, _no_data, _plural, _render, point_with_whiskers
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -126,21 +126,7 @@ def _series(
     ]
     lo = [min(d, x) for d, x in zip(lo, xs, strict=True)]
     hi = [min(d, 100.0 - x) for d, x in zip(hi, xs, strict=True)]
-    ax.errorbar(
-        xs,
-        ys,
-        xerr=[lo, hi],
-        fmt=marker,
-        color=colour,
-        ecolor=colour,
-        elinewidth=1.2,
-        capsize=2.5,
-        markersize=7,
-        markeredgecolor="white",
-        markeredgewidth=0.6,
-        label=label,
-        zorder=3,
-    )
+    point_with_whiskers(ax, xs, ys, (lo, hi), marker=marker, colour=colour, label=label, size=7)
 
 
 def _counts(share: SuiteShare | None, graded: int | None) -> str:

@@ -107,6 +107,21 @@ def _with_tool_calls(content: str, tool_calls: list | None) -> str:
     return content
 
 
+def _call(
+    endpoint: Endpoint, requests: list[tuple[str, ChatRequest]], cache: ResponseCache | None
+) -> tuple[dict[str, CallResult], Usage]:
+    """Every request through the engine, with the endpoint's limiter and retries; one result per key."""
+    results: dict[str, CallResult] = {}
+    usage = run_requests(
+        endpoint.client_factory(),
+        requests,
+        cache=cache,
+        settings=endpoint.settings,
+        on_result=lambda result: results.__setitem__(result.item_id, result),
+    )
+    return results, usage
+
+
 def _asked(prompt: SuitePrompt) -> list[dict]:
     return [{"role": "user", "content": prompt.prompt}]
 
@@ -120,14 +135,7 @@ def answered_suite(
 ) -> tuple[list[Transcript], list[str], Usage]:
     """The candidate's answers to a test suite's prompts; ids it could not answer, and the accounting."""
     requests = [(p.item_id, ChatRequest(messages=_asked(p), sampling=responder.sampling)) for p in prompts]
-    results: dict[str, CallResult] = {}
-    usage = run_requests(
-        responder.client_factory(),
-        requests,
-        cache=cache,
-        settings=responder.settings,
-        on_result=lambda result: results.__setitem__(result.item_id, result),
-    )
+    results, usage = _call(responder, requests, cache)
     answered = [p for p in prompts if results[p.item_id].output is not None]
     texts = redact([results[p.item_id].output.content or "" for p in answered])  # type: ignore[union-attr]
     transcripts = [
@@ -161,14 +169,7 @@ def ask(
         )
         for key, (transcript, phrasing) in keyed.items()
     ]
-    results: dict[str, CallResult] = {}
-    usage = run_requests(
-        prober.client_factory(),
-        requests,
-        cache=cache,
-        settings=prober.settings,
-        on_result=lambda result: results.__setitem__(result.item_id, result),
-    )
+    results, usage = _call(prober, requests, cache)
     outcomes = []
     for key, (transcript, phrasing) in keyed.items():
         result = results[key]
