@@ -9,7 +9,7 @@ import yaml
 
 from deploysim.awareness.phrasings import PHRASINGS, PROBE_VERSION
 from orchestration.definitions import build_defs
-from orchestration.resources import ModelGatewayResource
+from orchestration.resources import EvaluatorSuiteResource, ModelGatewayResource
 from tests.stub_openai_server import completion, stub_openai_server
 from tests.tiny_world import build
 
@@ -150,3 +150,44 @@ def test_archive_versions_are_reported_as_not_probed(tmp_path):
         gate = con.execute("SELECT markdown FROM release_gates WHERE partition_key = 'r1'").fetchone()[0]
     assert verdict == "not probed" and "archive" in summary
     assert "Eval awareness: **not probed**" in gate
+
+
+def test_a_separate_judge_model_can_be_the_prober(tmp_path):
+    def judge(body: dict, _number: int):
+        return 200, {}, completion(json.dumps({"label": "evaluation", "confidence": 0.5}))
+
+    with (
+        stub_openai_server(_stub) as (url, candidate),
+        stub_openai_server(judge) as (judge_url, judge_server),
+        dg.instance_for_test() as instance,
+    ):
+        settings, defs = _run(tmp_path, url)
+        suite = EvaluatorSuiteResource(names=["refusal"], judge_base_url=judge_url, judge_model="judge")
+        defs = dg.Definitions(
+            assets=defs.assets,
+            asset_checks=defs.asset_checks,
+            jobs=defs.jobs,
+            resources={**defs.resources, "evaluator_suite": suite},
+        )
+        instance.add_dynamic_partitions("model_versions", ["r1", "cand"])
+        result = defs.resolve_job_def("deployment_simulation_job").execute_in_process(
+            partition_key="cand",
+            instance=instance,
+            run_config={
+                "ops": {
+                    "conversation_sample": {"config": {"sample_size": SAMPLE, "seed": 1}},
+                    "eval_awareness_report": {
+                        "config": {"sample_size": SAMPLE, "seed": 3, "probe_with": "judge"}
+                    },
+                }
+            },
+        )
+        assert result.success
+    # The candidate wrote the responses; every question went to the judge.
+    assert not any("response_format" in body for body in candidate.bodies)
+    assert judge_server.calls > 0 and all("response_format" in body for body in judge_server.bodies)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        probed = {m for (m,) in con.execute("SELECT DISTINCT probed_model FROM eval_awareness").fetchall()}
+        labels = {lab for (lab,) in con.execute("SELECT DISTINCT label FROM eval_awareness").fetchall()}
+    assert probed == {f"openai:{judge_url}#judge"}
+    assert labels <= {"evaluation", None}

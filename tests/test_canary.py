@@ -13,6 +13,7 @@ import duckdb
 import pytest
 import yaml
 
+from deploysim.awareness.suites import load_suite
 from deploysim.settings import DATA_DIR, Settings
 from deploysim.store import TABLES as STORE_TABLES
 from orchestration.definitions import build_defs
@@ -224,7 +225,13 @@ def test_no_strict_canary_leaves_the_first_stage(canary_world, capfd, caplog):
                 .execute_in_process(
                     partition_key="cand",
                     instance=instance,
-                    run_config={"ops": {"conversation_sample": {"config": {"sample_size": 250, "seed": 1}}}},
+                    run_config={
+                        "ops": {
+                            "conversation_sample": {"config": {"sample_size": 250, "seed": 1}},
+                            # The probe shows the endpoint transcripts too: they must hold no canary either.
+                            "eval_awareness_report": {"config": {"sample_size": 20, "seed": 1}},
+                        }
+                    },
                 )
             )
             assert result.success
@@ -241,8 +248,16 @@ def test_no_strict_canary_leaves_the_first_stage(canary_world, capfd, caplog):
         [(sampled, distinct)] = con.execute(
             "SELECT count(*), count(DISTINCT prefix_hash) FROM prefixes WHERE partition_key = 'cand'"
         ).fetchall()
-    # Every distinct de-identified prefix went out once (identical ones share a call at temperature 0).
-    assert sampled == 250 and server.calls == distinct
+    # Every distinct de-identified prefix went out once (identical ones share a call at temperature 0);
+    # the other calls are the probe's questions and the candidate's answers to the bundled test suites.
+    suite_prompts = {p.prompt for name in ("adversarial", "benchmark") for p in load_suite(name)}
+    regenerations = [
+        b
+        for b in server.bodies
+        if "response_format" not in b and b["messages"][-1]["content"] not in suite_prompts
+    ]
+    assert sampled == 250 and len(regenerations) == distinct
+    assert any("response_format" in b for b in server.bodies)
     captured = capfd.readouterr()
     logs = captured.out + captured.err + "\n".join(r.getMessage() for r in caplog.records) + event_log
 

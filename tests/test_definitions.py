@@ -13,6 +13,7 @@ def test_definitions_load_with_every_stage_and_check():
         "regenerated_responses",
         "evaluator_scores",
         "evaluator_validation",
+        "eval_awareness_report",
         "behavior_rates",
         "backtest_calibration",
         "release_gate",
