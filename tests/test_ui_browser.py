@@ -30,6 +30,7 @@ ASSETS = (
     "conversation_sample",
     "regenerated_responses",
     "evaluator_scores",
+    "eval_awareness_report",
     "behavior_rates",
     "backtest_calibration",
     "release_gate",
