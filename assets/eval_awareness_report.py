@@ -64,7 +64,7 @@ def eval_awareness_report(
             else "probe_with=judge but the evaluator suite has no judge endpoint"
         )
         with duckdb.get_connection() as con:
-            save_verdict(con, context.partition_key, None, f"not probed: {reason}")
+            save_verdict(con, context.partition_key, None, reason)
         return dg.MaterializeResult(metadata={**common, "verdict": "not probed", "reason": reason})
 
     responder = Endpoint(
