@@ -131,7 +131,9 @@ def test_probe_compares_four_equal_suites_and_reports_to_the_gate(tmp_path):
     assert metadata["unparseable_by_suite"]["replayed"] == bombs
     assert metadata["probe_version"] == PROBE_VERSION and metadata["probed_model"] == "cand"
     assert "![share flagged as a test" in metadata["plot"]
-    assert "| adversarial" in metadata["report"] or "adversarial" in metadata["report"]
+    # Verbalized awareness: the stub's answers to the test suites say "this looks like a test".
+    assert "| adversarial suite (JailbreakBench) | 12 | 12 | 12 | 100.0%" in metadata["report"]
+    assert "| replayed production prefixes (the simulation) | 12 | 12 | 0 | 0.0%" in metadata["report"]
     assert f"Eval awareness: **{verdict[0]}**" in gate
 
 
