@@ -3,7 +3,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: setup demo test test-live test-slow test-ui lint ui sample bench-engine clean
+.PHONY: setup demo test test-unit test-live test-slow test-ui lint ui sample bench-engine clean
 
 setup: $(STAMP)
 
@@ -15,26 +15,32 @@ $(STAMP): pyproject.toml scripts/setup.sh
 demo: setup
 	$(VENV)/bin/deploysim demo
 
-## The default test suite (the live local-model tests are left to `make test-live`).
+## The default test suite: unit and pipeline tests (live, slow and browser tests have their own targets).
 test: setup
 	$(VENV)/bin/python -m pytest
 
+## The unit tests alone (tests/unit mirrors deploysim/ and evaluators/): under a minute, for editing.
+test-unit: setup
+	$(VENV)/bin/python -m pytest tests/unit
+
 ## Tests that start the real local model server.
 test-live: setup
-	$(VENV)/bin/python -m pytest -m live
+	$(VENV)/bin/python -m pytest -m live tests/live
 
-## Slower tests: five versions backfilled at once through the Dagster daemon, and a Postgres-backed
-## instance on a throwaway PostgreSQL server.
+## Slower tests: five versions backfilled at once through the Dagster daemon, a Postgres-backed instance
+## on a throwaway PostgreSQL server, and the bundled sample rebuilt byte for byte from the public data.
 test-slow: setup
-	$(VENV)/bin/python -m pytest -m slow
+	$(VENV)/bin/python -m pytest -m slow tests/slow
 
 ## The Dagster UI in headless Chromium (Debian's chromium and chromium-driver).
 test-ui: setup
-	$(VENV)/bin/python -m pytest -m ui
+	$(VENV)/bin/python -m pytest -m ui tests/ui
 
+## Style, and the import contracts that keep the layers apart (pyproject.toml, [tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 ## The Dagster UI on the same instance the demo wrote to.
 ui: setup

@@ -7,7 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from deploysim.registry import Release
+from deploysim.core.releases import Release
+from deploysim.reporting.markdown import records_table
 
 
 def release_metadata(release: Release, prior: Release) -> dict[str, Any]:
@@ -15,15 +16,4 @@ def release_metadata(release: Release, prior: Release) -> dict[str, Any]:
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]]) -> dg.MetadataValue:
-    if not rows:
-        return dg.MetadataValue.md("_none_")
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "n/a" if value != value else f"{value:,.4g}"
-    return str(value)
+    return dg.MetadataValue.md(records_table(rows))

@@ -31,8 +31,8 @@ def main() -> None:
 
     import dagster as dg
 
-    from deploysim.cli import main as deploysim
-    from tests.history_world import build
+    from orchestration.cli import main as deploysim
+    from tests.support.history_world import build
 
     root = Path(tempfile.mkdtemp(prefix="backfill-bench-"))
     environment = build(root, releases=args.versions + 1)

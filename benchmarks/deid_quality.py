@@ -16,8 +16,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from deploysim.deid import Deidentifier
-from deploysim.pii.strict_scan import find_strict
+from deploysim.privacy.deidentifier import Deidentifier
+from deploysim.privacy.strict_scan import find_strict
 
 #: Dataset label -> the entity the pipeline should mask it as.
 TARGETED = {

@@ -34,7 +34,7 @@ def _peak_rss_mb() -> float:
 
 
 def strict_tier(n: int, queue: multiprocessing.Queue) -> None:
-    from deploysim.pii.placeholders import strict_deidentify_messages
+    from deploysim.privacy.placeholders import strict_deidentify_messages
 
     conversations = _conversations(n)
     texts = sum(len(c) for c in conversations)
@@ -59,8 +59,8 @@ def strict_tier(n: int, queue: multiprocessing.Queue) -> None:
 def full_tier(n: int, queue: multiprocessing.Queue) -> None:
     from presidio_analyzer import BatchAnalyzerEngine
 
-    from deploysim.deid import Deidentifier
-    from deploysim.pii.placeholders import message_texts
+    from deploysim.privacy.deidentifier import Deidentifier
+    from deploysim.privacy.placeholders import message_texts
 
     conversations = _conversations(n)
     deidentifier = Deidentifier()

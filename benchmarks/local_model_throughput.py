@@ -14,12 +14,13 @@ import json
 import socket
 import time
 
-from deploysim.local_model import SMOLLM2_ALIAS, serve_smollm2
-from deploysim.models.openai_client import OpenAICompatibleClient
-from deploysim.models.runner import EngineSettings, run_requests
-from deploysim.models.types import ChatRequest
-from deploysim.registry import load_registry
-from deploysim.settings import DATA_DIR
+from deploysim.core.releases import load_registry
+from deploysim.inference.engine import EngineSettings, run_requests
+from deploysim.inference.limiter import ConcurrencyBounds
+from deploysim.inference.local_server import SMOLLM2_ALIAS, serve_smollm2
+from deploysim.inference.openai_client import OpenAICompatibleClient
+from deploysim.inference.types import ChatRequest
+from orchestration.settings import DATA_DIR
 
 
 def main() -> None:
@@ -49,7 +50,13 @@ def main() -> None:
             OpenAICompatibleClient(backend),
             items,
             cache=None,
-            settings=EngineSettings.fixed(args.concurrency),
+            settings=EngineSettings(
+                concurrency=ConcurrencyBounds(
+                    min_concurrency=args.concurrency,
+                    max_concurrency=args.concurrency,
+                    initial_concurrency=args.concurrency,
+                )
+            ),
             on_result=lambda result: None,
         )
         elapsed = time.perf_counter() - started

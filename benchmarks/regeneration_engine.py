@@ -34,11 +34,12 @@ def _engine_child(base_url: str, requests: int, concurrency: int) -> dict:
     """Runs in its own process: one engine run of `requests` distinct prefixes at `concurrency`."""
     import duckdb
 
-    from deploysim.models.cache import ResponseCache
-    from deploysim.models.openai_client import OpenAICompatibleClient
-    from deploysim.models.runner import EngineSettings, run_requests
-    from deploysim.models.types import ChatRequest
-    from deploysim.registry import OpenAIBackend
+    from deploysim.inference.backends import OpenAIBackend
+    from deploysim.inference.cache import ResponseCache
+    from deploysim.inference.engine import EngineSettings, run_requests
+    from deploysim.inference.limiter import ConcurrencyBounds
+    from deploysim.inference.openai_client import OpenAICompatibleClient
+    from deploysim.inference.types import ChatRequest
 
     backend = OpenAIBackend(base_url=base_url, model="stub-model")
     items = [
@@ -54,9 +55,13 @@ def _engine_child(base_url: str, requests: int, concurrency: int) -> dict:
             nonlocal results
             results += 1
 
+        # Exactly `concurrency` in flight: the engine's adaptive limit would measure itself, not the client.
+        pinned = ConcurrencyBounds(
+            min_concurrency=concurrency, max_concurrency=concurrency, initial_concurrency=concurrency
+        )
         wall, cpu = time.perf_counter(), time.process_time()
         usage = run_requests(
-            client, items, cache=cache, settings=EngineSettings.fixed(concurrency), on_result=count
+            client, items, cache=cache, settings=EngineSettings(concurrency=pinned), on_result=count
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         cache.close()

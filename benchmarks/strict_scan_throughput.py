@@ -1,4 +1,4 @@
-"""Throughput of the strict PII scan (deploysim.pii.strict_scan.find_strict) on one core.
+"""Throughput of the strict PII scan (deploysim.privacy.strict_scan.find_strict) on one core.
 
     python benchmarks/strict_scan_throughput.py [--sample data/sample/production_log.jsonl.gz]
                                                 [--conversations 200000]
@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from deploysim.pii.strict_scan import STRICT_TYPES, find_strict
+from deploysim.privacy.strict_scan import STRICT_TYPES, find_strict
 
 REPO = Path(__file__).resolve().parents[1]
 

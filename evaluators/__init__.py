@@ -1,6 +1,8 @@
-"""Behaviour graders. The same code grades production responses and both regenerations."""
+"""Behaviour graders. The same code grades production responses and both regenerations.
 
-from evaluators.base import Evaluator, Grade, GradeItem
-from evaluators.registry import EVALUATORS, load_evaluators
+Each implements the protocol in `deploysim.core.grading`; the registry picks them by name.
+"""
 
-__all__ = ["EVALUATORS", "Evaluator", "Grade", "GradeItem", "load_evaluators"]
+from evaluators.registry import EVALUATORS, OFFLINE, load_evaluators
+
+__all__ = ["EVALUATORS", "OFFLINE", "load_evaluators"]

@@ -13,6 +13,8 @@ Words alone are a poor guide here: violence verbs are polysemous ("kill a Python
 "execute a plan"), slang is ("a can of coke", "weed the garden"), and asking what something is differs from
 asking how to do it. Word-level models trained on these sources also learn their styles (red-team chat vs.
 written instructions) rather than harm, so the model sees only the semantic features.
+
+Longer than most modules on purpose: most of it is the lexicons and patterns the features are read with.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from evaluators.base import Grade, GradeItem
+from deploysim.core.grading import Grade, GradeItem
 
 #: How far around a match a negation or an excusing phrase still applies ("As an AI, I have never...",
 #: "this is a test case").

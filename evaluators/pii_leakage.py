@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from evaluators.base import Grade, GradeItem
+from deploysim.core.grading import Grade, GradeItem
 
 if TYPE_CHECKING:
-    from deploysim.deid import Deidentifier
+    from deploysim.privacy.deidentifier import Deidentifier
 
 _PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
 #: Contact details and identifiers. Names and places are left out: in real traffic most are public
@@ -36,7 +36,9 @@ class PiiLeakageEvaluator:
 
     @cached_property
     def _deidentifier(self) -> Deidentifier:
-        from deploysim.deid import Deidentifier  # Presidio loads in seconds: only when grading
+        from deploysim.privacy.deidentifier import (
+            Deidentifier,  # Presidio loads in seconds: only when grading
+        )
 
         # Pattern recognizers only: the leak types are all patterns, and spaCy's NER would cost 10x.
         return Deidentifier(ner=False)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from evaluators.base import Grade, GradeItem
+from deploysim.core.grading import Grade, GradeItem
 
 _DECLINE_VERBS = (
     r"help|assist|provide|fulfil+|comply|answer|do (?:that|this)|support|give|share|offer|create|write|"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evaluators.base import Grade, GradeItem
+from deploysim.core.grading import Grade, GradeItem
 from evaluators.harm import load_harm_classifier
 from evaluators.refusal import RefusalEvaluator, classify_refusal
 

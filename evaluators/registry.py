@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from evaluators.base import Evaluator
+from deploysim.core.grading import Evaluator
 from evaluators.claims_real_world_experience import ClaimsRealWorldExperienceEvaluator
 from evaluators.harmful_compliance import HarmfulComplianceEvaluator
 from evaluators.judge import RUBRICS, JudgeEvaluator, JudgeRuntime

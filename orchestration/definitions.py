@@ -1,27 +1,11 @@
+"""Dagster wiring: the assets and checks of every group, jobs, schedules, the sensor, the executor and the
+resources. Domain logic lives in deploysim/."""
+
 import dagster as dg
 
-from assets.backtest_calibration import backtest_calibration
-from assets.behavior_rates import behavior_rates
-from assets.checks.conversations_contain_no_strict_pii import conversations_contain_no_strict_pii
-from assets.checks.conversations_satisfy_contract import conversations_satisfy_contract
-from assets.checks.every_prefix_has_one_result_per_arm import every_prefix_has_one_result_per_arm
-from assets.checks.every_response_is_graded import every_response_is_graded
-from assets.conversation_sample import conversation_sample
-from assets.deidentified_conversations import deidentified_conversations
-from assets.eval_awareness_report import eval_awareness_report
-from assets.evaluator_scores import evaluator_scores
-from assets.evaluator_validation import evaluator_validation
-from assets.regenerated_responses import regenerated_responses
-from assets.release_gate import release_gate
-from deploysim.settings import VAR_DIR, Settings, from_environment
-from orchestration.deployment_simulation_job import (
-    deployment_simulation_job,
-    evaluator_validation_job,
-    release_refresh_job,
-)
-from orchestration.nightly_candidate_schedule import nightly_candidate_schedule
-from orchestration.nightly_refresh_schedule import nightly_refresh_schedule
-from orchestration.release_registry_sensor import release_registry_sensor
+from assets import awareness, evaluation, ingestion, release, simulation
+from orchestration.executor import forkserver_multiprocess_executor
+from orchestration.jobs import deployment_simulation_job, evaluator_validation_job, release_refresh_job
 from orchestration.resources import (
     EvaluatorSuiteResource,
     GatePolicyResource,
@@ -30,33 +14,19 @@ from orchestration.resources import (
     ReleaseRegistryResource,
     SerializedDuckDBResource,
 )
-from orchestration.step_executor import forkserver_multiprocess_executor
+from orchestration.schedules import nightly_candidate_schedule, nightly_refresh_schedule
+from orchestration.sensors import release_registry_sensor
+from orchestration.settings import VAR_DIR, Settings, from_environment
 
-ASSETS = [
-    deidentified_conversations,
-    conversation_sample,
-    regenerated_responses,
-    evaluator_scores,
-    evaluator_validation,
-    eval_awareness_report,
-    behavior_rates,
-    backtest_calibration,
-    release_gate,
-]
-ASSET_CHECKS = [
-    conversations_satisfy_contract,
-    conversations_contain_no_strict_pii,
-    every_prefix_has_one_result_per_arm,
-    every_response_is_graded,
-]
+#: In pipeline order.
+GROUPS = [ingestion, simulation, evaluation, awareness, release]
 
 
 def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = None) -> dg.Definitions:
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     gateway = model_gateway or ModelGatewayResource(local_server_log=str(VAR_DIR / "local_model_server.log"))
     return dg.Definitions(
-        assets=ASSETS,
-        asset_checks=ASSET_CHECKS,
+        assets=dg.load_assets_from_modules(GROUPS),
+        asset_checks=dg.load_asset_checks_from_modules(GROUPS),
         jobs=[deployment_simulation_job, evaluator_validation_job, release_refresh_job],
         sensors=[release_registry_sensor],
         schedules=[nightly_refresh_schedule, nightly_candidate_schedule],

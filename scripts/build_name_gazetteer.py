@@ -1,4 +1,4 @@
-"""Build data/pii/names.json.gz, the name gazetteer of deploysim.pii.names, from the names-dataset package.
+"""Build data/pii/names.json.gz, the name gazetteer of deploysim.privacy.names, from names-dataset.
 
     pip install names-dataset==3.3.1   # build time only: the pipeline never imports it (55 MB of pickles)
     apt-get install wamerican          # SCOWL's American English word list, /usr/share/dict/words

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from deploysim.archive import archive_records, write_jsonl_gz
-from deploysim.deid import Deidentifier
+from deploysim.inference.archive import archive_records, write_jsonl_gz
+from deploysim.privacy.deidentifier import Deidentifier
 
 SEED = 20240409
 #: (alpaca_eval results folder, registry version, release date), oldest first.
@@ -146,7 +146,10 @@ def build(shared: Path, out: Path) -> dict[str, int]:
             }
             for text, row in zip(instructions, outputs[version], strict=True)
         )
-        write_jsonl_gz(out / "archive" / f"{version}.jsonl.gz", archive_records(recorded, deidentifier))
+        write_jsonl_gz(
+            out / "archive" / f"{version}.jsonl.gz",
+            archive_records(recorded, deidentifier.deidentify_prefixes),
+        )
 
     licences = out / "licenses"
     licences.mkdir(parents=True, exist_ok=True)

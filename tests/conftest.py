@@ -1,33 +1,24 @@
+"""Fixtures shared by every test, and each test folder's marker (live, slow, ui) set from where it lives."""
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.support.paths import SHARED_DATA
+
+#: Tests under these folders carry the marker of the same name; the default run deselects them.
+MARKED_FOLDERS = ("live", "slow", "ui")
 
 
-def conversation(cid: str, version: str, user: str, reply: str, **extra: Any) -> dict[str, Any]:
-    row = {
-        "conversation_id": cid,
-        "model_version": version,
-        "started_at": "2024-02-01T10:00:00Z",
-        "surface": "api",
-        "locale": "en",
-        "consent_model_improvement": True,
-        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": reply}],
-    }
-    row.update(extra)
-    return row
-
-
-def write_jsonl(path: Path, rows: list[Any]) -> Path:
-    with path.open("w") as handle:
-        for row in rows:
-            handle.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
-    return path
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(root).parts[0]
+        if folder in MARKED_FOLDERS:
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture

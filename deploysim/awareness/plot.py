@@ -1,8 +1,9 @@
 """The eval-awareness probe's plot: per suite, the share flagged as an evaluation and the share of responses
 that say so unprompted, rendered to PNG bytes for Dagster metadata.
 
-It follows ``deploysim.plots``: a detached Agg figure, matplotlib imported lazily, and inputs that cannot be
-drawn never raise: nothing to draw gives a "no data" image, and anything skipped is stated in a caption.
+It follows ``deploysim.reporting.figures``: a detached Agg figure, matplotlib imported lazily, and inputs
+that cannot be drawn never raise: nothing to draw gives a "no data" image, and anything skipped is stated
+in a caption.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from deploysim.awareness.report import SuiteShare, VerbalizedShare
-from deploysim.awareness.types import SUITE_TITLES
-from deploysim.plots import _caption, _new_figure, _no_data, _plural, _render, point_with_whiskers
+from deploysim.awareness.types import SUITE_TITLES, SuiteShare, VerbalizedShare
+from deploysim.reporting.figures import caption, new_figure, no_data, plural, point_with_whiskers, render
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,7 +29,7 @@ _VERBALIZED = ("#0072B2", "D")
 
 def awareness_plot(shares: Sequence[SuiteShare], verbalized: Sequence[VerbalizedShare], title: str) -> bytes:
     """Per suite, % flagged as an evaluation and % verbalizing it, with Wilson intervals, as PNG bytes."""
-    return _render(lambda: _awareness_figure(shares, verbalized, title))
+    return render(lambda: _awareness_figure(shares, verbalized, title))
 
 
 def _finite(value: float) -> bool:
@@ -49,19 +49,19 @@ def _awareness_figure(
     skipped = sum(1 for s in shares if s.parsed > 0 and not _finite(s.share))
     skipped += sum(1 for v in verbalized if v.graded > 0 and not _finite(v.share))
     if not flagged and not spoken:
-        return _no_data(title, _no_data_message(shares, skipped))
+        return no_data(title, _no_data_message(shares, skipped))
 
     # Rows follow the shares' order; suites only the verbalized labels know about go last.
     suites = list(dict.fromkeys([s.suite for s in shares] + [v.suite for v in verbalized]))
     row = {suite: i for i, suite in enumerate(suites)}
     captions = []
     if skipped:
-        captions.append(f"{_plural(skipped, 'share')} with parsed answers but a non-finite value not shown.")
+        captions.append(f"{plural(skipped, 'share')} with parsed answers but a non-finite value not shown.")
     if not flagged and _none_parsed(shares):
         captions.append(f"Flagged shares not shown: {_unparsed(shares)}.")
     captions.append("Shares of parsed answers (unparseable and failed ones excluded); whiskers: Wilson CI.")
 
-    fig = _new_figure(min(12.0, 2.2 + 0.62 * len(suites)), len(captions))
+    fig = new_figure(min(12.0, 2.2 + 0.62 * len(suites)), len(captions))
     ax = fig.add_subplot()
     # Both series share a suite's row, nudged apart so their whiskers do not overlap.
     nudge = 0.13 if flagged and spoken else 0.0
@@ -100,7 +100,7 @@ def _awareness_figure(
     ax.set_xlabel("share of answers")
     ax.set_title(title, fontsize=12)
     fig.legend(loc="outside upper center", ncol=2, fontsize=9, frameon=False)
-    _caption(fig, captions)
+    caption(fig, captions)
     return fig
 
 
@@ -149,10 +149,10 @@ def _unparsed(shares: Sequence[SuiteShare]) -> str:
     total = sum(s.n for s in shares)
     unparseable = sum(s.unparseable for s in shares)
     failed = sum(s.failed for s in shares)
-    return f"none of {_plural(total, 'answer')} parsed ({unparseable} unparseable, {failed} failed)"
+    return f"none of {plural(total, 'answer')} parsed ({unparseable} unparseable, {failed} failed)"
 
 
 def _no_data_message(shares: Sequence[SuiteShare], skipped: int) -> str:
     if _none_parsed(shares):
         return f"no data: {_unparsed(shares)}"
-    return f"no data ({_plural(skipped, 'non-finite share')})" if skipped else "no data"
+    return f"no data ({plural(skipped, 'non-finite share')})" if skipped else "no data"

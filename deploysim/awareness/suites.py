@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Literal
 
 from deploysim.awareness.types import SuitePrompt
-from deploysim.sampling import sample_ids
-from deploysim.settings import DATA_DIR
+from deploysim.simulation.sampling import sample_ids
 
 SuiteName = Literal["adversarial", "benchmark"]
 
 
-def load_suite(name: SuiteName, directory: Path = DATA_DIR / "probe_suites") -> list[SuitePrompt]:
-    """Every prompt of one suite, in the bundled (item id) order."""
+def load_suite(name: SuiteName, directory: Path) -> list[SuitePrompt]:
+    """Every prompt of one suite, in the bundled (item id) order; `directory` is data/probe_suites."""
     with gzip.open(directory / f"{name}.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [SuitePrompt.model_validate(json.loads(line)) for line in handle]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 #: The four suites compared side by side, each a sample of equal size.
 Suite = Literal["replayed", "production", "adversarial", "benchmark"]
@@ -53,3 +53,87 @@ class ProbeOutcome(BaseModel):
     @property
     def flagged(self) -> bool:
         return self.label == "evaluation"
+
+
+Verdict = Literal["indistinguishable", "distinguishable", "undetermined"]
+
+
+class SuiteShare(BaseModel):
+    """How often one suite's transcripts are flagged as an evaluation, of the answers that parsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suite: str
+    n: int
+    parsed: int
+    flagged: int
+    unparseable: int
+    failed: int
+    #: flagged / parsed; NaN when nothing parsed.
+    share: float
+    #: Two-sided (1 - alpha) Wilson interval on flagged / parsed; NaN when nothing parsed.
+    wilson_low: float
+    wilson_high: float
+    #: unparseable / n; NaN when n == 0. A high value means the share rests on few answers.
+    unparseable_share: float
+    alpha: float
+
+
+class PhrasingShare(SuiteShare):
+    """The same, for one phrasing of the question within one suite."""
+
+    phrasing: str
+
+
+class VerbalizedShare(BaseModel):
+    """How often a suite's responses say, unprompted, that they look like a test (an evaluator's label)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suite: str
+    #: Responses, graded or not.
+    n: int
+    #: Responses the evaluator labelled (the share's denominator).
+    graded: int
+    #: Responses labelled as verbalizing eval awareness.
+    count: int
+    share: float
+    wilson_low: float
+    wilson_high: float
+    alpha: float
+
+
+class Indistinguishability(BaseModel):
+    """Replayed traffic against production as served: is the simulation flagged as a test more often?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    alpha: float
+    #: Shares over all parsed answers of each suite, with (1 - alpha) Wilson intervals.
+    replayed: SuiteShare
+    production: SuiteShare
+    #: replayed.share - production.share, with a (1 - alpha) Newcombe interval; NaN without parsed answers.
+    difference: float
+    difference_low: float
+    difference_high: float
+    #: Same (item_id, phrasing) asked of both suites, both answers parsed.
+    n_pairs: int
+    paired_replayed_flagged: int
+    paired_production_flagged: int
+    #: Discordant pairs: flagged only when replayed / only as served.
+    replayed_only: int
+    production_only: int
+    fisher_p: float
+    mcnemar_p: float
+    verdict: Verdict
+    summary: str
+
+    @property
+    def replayed_share(self) -> float:
+        """Share of parsed replayed answers flagged as an evaluation (NaN when none parsed)."""
+        return self.replayed.share
+
+    @property
+    def production_share(self) -> float:
+        """Share of parsed production answers flagged as an evaluation (NaN when none parsed)."""
+        return self.production.share

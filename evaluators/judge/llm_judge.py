@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from deploysim.models.cache import ResponseCache
-from deploysim.models.client import ModelClient
-from deploysim.models.runner import CallResult, EngineSettings, run_requests
-from deploysim.models.types import ChatRequest, ErrorClass, ModelCallError, ModelOutput
-from deploysim.models.usage import Usage
-from deploysim.registry import SamplingParams
-from evaluators.base import Grade, GradeItem
+from deploysim.core.grading import Grade, GradeItem
+from deploysim.inference.cache import ResponseCache
+from deploysim.inference.client import ModelClient
+from deploysim.inference.endpoint import Endpoint
+from deploysim.inference.engine import CallResult, run_requests
+from deploysim.inference.types import ChatRequest, ErrorClass, ModelCallError, ModelOutput
+from deploysim.inference.usage import Usage
 from evaluators.judge.rubrics import Rubric
 from evaluators.judge.verdict import parse_verdict, response_format
 
@@ -35,11 +35,9 @@ Absent if, for example:
 
 @dataclass
 class JudgeRuntime:
-    """What a judge needs to call its model: the client, cache, limiter and accounting of regeneration."""
+    """What a judge needs to call its model: its endpoint, and the cache and accounting of regeneration."""
 
-    client_factory: Callable[[], ModelClient]
-    settings: EngineSettings
-    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=300))
+    endpoint: Endpoint
     cache: ResponseCache | None = None
     #: One entry per grading run, for the asset's accounting metadata.
     usage: list[Usage] = field(default_factory=list)
@@ -111,7 +109,7 @@ class JudgeEvaluator:
                 item.item_id,
                 ChatRequest(
                     messages=judge_messages(self.rubric, item),
-                    sampling=runtime.sampling,
+                    sampling=runtime.endpoint.sampling,
                     response_format=response_format(),
                 ),
             )
@@ -119,10 +117,10 @@ class JudgeEvaluator:
         ]
         results: dict[str, CallResult] = {}
         usage = run_requests(
-            _VerdictClient(runtime.client_factory()),
+            _VerdictClient(runtime.endpoint.client()),
             requests,
             cache=runtime.cache,
-            settings=runtime.settings,
+            settings=runtime.endpoint.settings,
             on_result=lambda result: results.__setitem__(result.item_id, result),
         )
         runtime.usage.append(usage)

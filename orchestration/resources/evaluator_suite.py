@@ -1,11 +1,12 @@
 import dagster as dg
 from pydantic import Field
 
-from deploysim.registry import OpenAIBackend, SamplingParams
-from deploysim.settings import DATA_DIR
-from evaluators import Evaluator, load_evaluators
+from deploysim.core.grading import Evaluator
+from deploysim.inference.backends import OpenAIBackend, SamplingParams
+from evaluators import load_evaluators
 from evaluators.judge import JudgeRuntime
 from evaluators.registry import OFFLINE
+from orchestration.settings import DATA_DIR
 
 
 class EvaluatorSuiteResource(dg.ConfigurableResource):

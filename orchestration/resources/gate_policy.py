@@ -2,7 +2,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from deploysim.gate import GatePolicy, load_policy
+from deploysim.release.policy import GatePolicy, load_policy
 
 
 class GatePolicyResource(dg.ConfigurableResource):

@@ -5,18 +5,17 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from deploysim.local_model import serve_smollm2
-from deploysim.models.archive_client import ArchiveClient
-from deploysim.models.client import ModelClient
-from deploysim.models.limiter import ConcurrencyBounds
-from deploysim.models.openai_client import OpenAICompatibleClient
-from deploysim.models.retry import RetryPolicy
-from deploysim.models.runner import EngineSettings
-from deploysim.registry import ArchiveBackend, OpenAIBackend, Release, SamplingParams
+from deploysim.core.releases import Release
+from deploysim.inference.backends import Backend, OpenAIBackend
+from deploysim.inference.endpoint import Endpoint
+from deploysim.inference.engine import EngineSettings
+from deploysim.inference.limiter import ConcurrencyBounds
+from deploysim.inference.local_server import serve_smollm2
+from deploysim.inference.retry import RetryPolicy
 
 
 class ModelGatewayResource(dg.ConfigurableResource):
-    """Model clients for releases, from their registry backends, and the settings of the call engine.
+    """Where every model endpoint is built: a release's backend or a judge's, with the engine's settings.
 
     Each release's base_url, model and sampling come from the registry; its API key is read from the
     environment variable the registry names, when the client is built, and is never logged or stored.
@@ -34,12 +33,9 @@ class ModelGatewayResource(dg.ConfigurableResource):
     progress_interval_s: float = Field(default=10.0, gt=0)
     local_server_log: str | None = None
 
-    def engine_settings(self, release: Release) -> EngineSettings:
-        return self.engine_settings_for(release.backend)
-
-    def engine_settings_for(self, backend: ArchiveBackend | OpenAIBackend) -> EngineSettings:
+    def engine_settings(self, backend: Backend) -> EngineSettings:
         ceiling = self.max_concurrency
-        if not isinstance(backend, ArchiveBackend) and backend.max_concurrency:
+        if backend.max_concurrency:
             ceiling = min(ceiling, backend.max_concurrency)
         floor = min(self.min_concurrency, ceiling)
         return EngineSettings(
@@ -59,20 +55,13 @@ class ModelGatewayResource(dg.ConfigurableResource):
             progress_interval_s=self.progress_interval_s,
         )
 
-    def client_for(self, release: Release) -> ModelClient:
-        return self.client_for_backend(release.backend)
-
-    def client_for_backend(self, backend: ArchiveBackend | OpenAIBackend) -> ModelClient:
-        if isinstance(backend, ArchiveBackend):
-            return ArchiveClient(backend.path)
-        return OpenAICompatibleClient(
-            backend,
-            timeout_s=self.attempt_timeout_s,
-            max_connections=self.engine_settings_for(backend).concurrency.max_concurrency,
+    def endpoint(self, name: str, backend: Backend) -> Endpoint:
+        return Endpoint(
+            name=name, backend=backend, settings=self.engine_settings(backend), sampling=backend.sampling
         )
 
-    def sampling_for(self, release: Release) -> SamplingParams:
-        return SamplingParams() if isinstance(release.backend, ArchiveBackend) else release.backend.sampling
+    def endpoint_for(self, release: Release) -> Endpoint:
+        return self.endpoint(release.version, release.backend)
 
     @contextmanager
     def serving(self, releases: list[Release]) -> Iterator[None]:
@@ -80,7 +69,7 @@ class ModelGatewayResource(dg.ConfigurableResource):
         with ExitStack() as stack:
             for release in releases:
                 backend = release.backend
-                if not isinstance(backend, ArchiveBackend) and backend.local_server:
+                if isinstance(backend, OpenAIBackend) and backend.local_server:
                     log = Path(self.local_server_log) if self.local_server_log else None
                     stack.enter_context(serve_smollm2(backend.base_url, log_path=log))
             yield

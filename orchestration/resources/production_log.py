@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from deploysim.production_log import RawRecord, read_log
+from deploysim.ingestion.production_log import RawRecord, read_log
 
 
 class ProductionLogResource(dg.ConfigurableResource):

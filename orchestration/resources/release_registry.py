@@ -2,7 +2,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from deploysim.registry import Release, ReleaseRegistry, load_registry
+from deploysim.core.releases import Release, ReleaseRegistry, load_registry
 
 
 class ReleaseRegistryResource(dg.ConfigurableResource):

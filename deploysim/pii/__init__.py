@@ -1,1 +1,0 @@
-"""PII and secret detection for the de-identification stage."""

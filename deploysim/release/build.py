@@ -1,0 +1,135 @@
+"""The gate of one partition, assembled from what its earlier stages wrote: change tests, rates per arm
+and surface, the backtest, the prior control's coverage and the eval-awareness verdict."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from deploysim.core.arms import Arm
+from deploysim.release.gate import (
+    ReleaseGate,
+    SurfaceRate,
+    judge_category,
+    judge_coverage,
+    overall_verdict,
+)
+from deploysim.release.policy import GatePolicy
+from deploysim.stats import calibration
+from deploysim.stats.backtest import summarize
+from deploysim.stats.rates import PER, ChangeTest
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or value != value else float(value)  # type: ignore[arg-type]
+
+
+def _pair(low: object, high: object) -> tuple[float, float] | None:
+    low_value, high_value = _number(low), _number(high)
+    return None if low_value is None or high_value is None else (low_value, high_value)
+
+
+def build_gate(
+    con: duckdb.DuckDBPyConnection, partition_key: str, prior_version: str, policy: GatePolicy
+) -> ReleaseGate:
+    """The gate from what the partition's earlier stages wrote: change tests, rates, backtest, probe."""
+    tests = con.execute(
+        "SELECT * EXCLUDE (partition_key) FROM change_tests WHERE partition_key = ? ORDER BY category",
+        [partition_key],
+    ).df()
+    backtest = con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
+    # Per-category factors fit on every past release's backtest pairs, to calibrate this forecast.
+    factors = calibration.factors(backtest) if len(backtest) else {}
+    categories = []
+    for row in tests.to_dict("records"):
+        production_count = int(row.pop("production_count"))
+        fisher_p_bh, mcnemar_p_bh = row.pop("fisher_p_bh", None), row.pop("mcnemar_p_bh", None)
+        test = ChangeTest(**{**row, "alpha": policy.alpha})
+        categories.append(
+            judge_category(
+                test,
+                policy.for_category(test.category),
+                policy,
+                # What production served after the same prefixes: the simulation's fidelity reference.
+                prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
+                production_count=production_count,
+                calibration_factor=factors.get(test.category),
+                fisher_p_bh=_number(fisher_p_bh),
+                mcnemar_p_bh=_number(mcnemar_p_bh),
+            )
+        )
+    answered, paired = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE c.status = 'ok'),
+               count(*) FILTER (WHERE c.status = 'ok' AND p.status = 'ok')
+        FROM regenerations c JOIN regenerations p USING (partition_key, conversation_id)
+        WHERE c.partition_key = ? AND c.arm = ? AND p.arm = ?
+        """,
+        [partition_key, Arm.CANDIDATE, Arm.PRIOR],
+    ).fetchone()
+    uncovered = [
+        surface
+        for (surface,) in con.execute(
+            """
+            SELECT s.surface FROM regenerations r JOIN prefixes s USING (partition_key, conversation_id)
+            WHERE r.partition_key = ? AND r.arm = ? GROUP BY s.surface
+            HAVING count(*) FILTER (WHERE r.status = 'ok') = 0 ORDER BY 1
+            """,
+            [partition_key, Arm.PRIOR],
+        ).fetchall()
+    ]
+    coverage = judge_coverage(answered, paired, uncovered, policy)
+    surface_rates = [
+        SurfaceRate(
+            category=row["category"],
+            surface=row["surface"],
+            arm=row["arm"],
+            count=row["count"],
+            n=row["n"],
+            rate_per_100k=row["rate_per_100k"],
+            ci_per_100k=(row["ci_low_per_100k"], row["ci_high_per_100k"]),
+            jeffreys_ci_per_100k=_pair(row["jeffreys_low_per_100k"], row["jeffreys_high_per_100k"]),
+            rule_of_three_upper_per_100k=_number(row["rule_of_three_upper_per_100k"]),
+            corrected_per_100k=_number(row["corrected_per_100k"]),
+            corrected_ci_per_100k=_pair(row["corrected_low_per_100k"], row["corrected_high_per_100k"]),
+        )
+        for row in con.execute(
+            """
+            SELECT category, surface, arm, count, n, rate_per_100k, ci_low_per_100k, ci_high_per_100k,
+                   jeffreys_low_per_100k, jeffreys_high_per_100k, rule_of_three_upper_per_100k,
+                   corrected_per_100k, corrected_low_per_100k, corrected_high_per_100k
+            FROM behavior_rates WHERE partition_key = ? ORDER BY category, surface, arm
+            """,
+            [partition_key],
+        )
+        .df()
+        .to_dict("records")
+    ]
+    awareness = con.execute(
+        "SELECT verdict, summary FROM eval_awareness_verdicts WHERE partition_key = ?", [partition_key]
+    ).fetchone()
+    gate = ReleaseGate(
+        candidate=partition_key,
+        prior=prior_version,
+        policy_version=policy.policy_version,
+        verdict=overall_verdict(categories, coverage),
+        categories=categories,
+        coverage=coverage,
+        surface_rates=surface_rates,
+        backtest=summarize(backtest),
+        eval_awareness=awareness[0] if awareness else None,
+        eval_awareness_summary=awareness[1] if awareness else None,
+    )
+    return gate
+
+
+def save_gate(con: duckdb.DuckDBPyConnection, gate: ReleaseGate, markdown: str) -> None:
+    con.execute("DELETE FROM release_gates WHERE partition_key = ?", [gate.candidate])
+    con.execute(
+        "INSERT INTO release_gates VALUES (?, ?, ?, ?)",
+        [gate.candidate, gate.verdict.value, gate.model_dump_json(), markdown],
+    )
+
+
+def load_backtest(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
+    return con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()

@@ -1,1 +1,0 @@
-"""One module per pipeline stage: plain functions over DuckDB that the Dagster assets call."""

@@ -1,0 +1,204 @@
+"""Stage 5, rates: each behaviour's rate per arm with intervals, and change tests of candidate against prior.
+
+scipy and statsmodels compute every distribution; this module only shapes the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel
+
+from deploysim.core.arms import Arm
+from deploysim.stats.intervals import bh_adjusted, corrected_interval, estimate
+from deploysim.stats.paired import compare_paired
+from deploysim.store.tables import replace_partition
+
+PER = 100_000
+
+
+def rate_table(scores: pd.DataFrame, validation: dict[str, ValidationCounts] | None = None) -> pd.DataFrame:
+    """Per (arm, model, surface, evaluator, category): count, n and rate per 100k with 95% intervals.
+
+    Wilson and Jeffreys intervals for every row; for a zero count, the rule-of-three upper bound. With
+    the evaluator's validation counts for a category, also the Rogan-Gladen prevalence correction with
+    an interval widened for the uncertainty in its sensitivity and specificity.
+    `scores` has one row per graded response and category, with a boolean `label`.
+    Surface "*" aggregates every surface.
+    """
+    keys = ["arm", "model_version", "evaluator", "evaluator_version", "category"]
+    overall = scores.assign(surface="*")
+    grouped = pd.concat([scores, overall]).groupby([*keys, "surface"], as_index=False)
+    table = grouped.agg(count=("label", "sum"), n=("label", "size"))
+    table["count"] = table["count"].astype(int)
+    estimates = [estimate(int(c), int(n)) for c, n in zip(table["count"], table["n"], strict=True)]
+    table["rate_per_100k"] = table["count"] / table["n"] * PER
+    table["ci_low_per_100k"] = [e.wilson_low * PER for e in estimates]
+    table["ci_high_per_100k"] = [e.wilson_high * PER for e in estimates]
+    table["jeffreys_low_per_100k"] = [e.jeffreys_low * PER for e in estimates]
+    table["jeffreys_high_per_100k"] = [e.jeffreys_high * PER for e in estimates]
+    table["rule_of_three_upper_per_100k"] = [
+        e.upper_rule_of_three * PER if e.upper_rule_of_three is not None else None for e in estimates
+    ]
+    corrected = [
+        _corrected(row.category, int(row.count), int(row.n), validation or {})
+        for row in table.itertuples(index=False)
+    ]
+    table["corrected_per_100k"] = [c.corrected * PER if c else None for c in corrected]
+    table["corrected_low_per_100k"] = [c.low * PER if c else None for c in corrected]
+    table["corrected_high_per_100k"] = [c.high * PER if c else None for c in corrected]
+    return table
+
+
+@dataclass(frozen=True)
+class ValidationCounts:
+    """An evaluator's confusion counts against human labels, from `evaluator_validation`."""
+
+    tp: int
+    fn: int
+    tn: int
+    fp: int
+
+
+def _corrected(category: str, count: int, n: int, validation: dict[str, ValidationCounts]):
+    counts = validation.get(category)
+    if counts is None or n == 0:
+        return None
+    try:
+        return corrected_interval(
+            count, n, counts.tp, counts.tp + counts.fn, counts.tn, counts.tn + counts.fp
+        )
+    except ValueError:  # no better than chance, or no positives / negatives to measure it on
+        return None
+
+
+@dataclass(frozen=True)
+class ChangeTest:
+    """Candidate against prior on the prefixes both answered (see `deploysim.stats.paired`)."""
+
+    category: str
+    n_paired: int
+    candidate_count: int
+    prior_count: int
+    fisher_odds_ratio: float
+    fisher_p: float
+    #: Prefixes where only the candidate / only the prior shows the behaviour.
+    candidate_only: int
+    prior_only: int
+    mcnemar_p: float
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        """The reference method's test: two-sided Fisher exact at alpha."""
+        return bool(self.fisher_p < self.alpha)
+
+    @property
+    def paired_significant(self) -> bool:
+        return bool(self.mcnemar_p < self.alpha)
+
+
+def change_test(paired: pd.DataFrame, category: str, alpha: float) -> ChangeTest:
+    """`paired` has boolean columns `candidate` and `prior`, one row per shared prefix."""
+    result = compare_paired(paired[Arm.CANDIDATE].tolist(), paired[Arm.PRIOR].tolist())
+    return ChangeTest(
+        category=category,
+        n_paired=result.n,
+        candidate_count=result.first_count,
+        prior_count=result.second_count,
+        fisher_odds_ratio=result.fisher_odds_ratio,
+        fisher_p=result.fisher_p,
+        candidate_only=result.first_only,
+        prior_only=result.second_only,
+        mcnemar_p=result.mcnemar_p,
+        alpha=alpha,
+    )
+
+
+class RatesSummary(BaseModel):
+    rates: list[dict]
+    change_tests: list[dict]
+
+
+def paired_labels(scores: pd.DataFrame, category: str) -> pd.DataFrame:
+    """One row per sampled prefix that both simulated arms answered, with each arm's label.
+
+    `production` is what production actually served after the same prefix: the fidelity reference.
+    """
+    subset = scores[(scores["category"] == category) & scores["in_sample"]]
+    wide = subset.pivot_table(index="conversation_id", columns="arm", values="label", aggfunc="first")
+    wide = wide.reindex(columns=[Arm.CANDIDATE, Arm.PRIOR, Arm.PRODUCTION])
+    return wide.dropna(subset=[Arm.CANDIDATE, Arm.PRIOR]).fillna(False).astype(bool)
+
+
+def validation_counts(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame) -> dict[str, ValidationCounts]:
+    """Per category, the confusion counts of the same evaluator version against human labels.
+
+    A validation of another version is stale and is not used: the correction would describe a different
+    grader.
+    """
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'evaluator_validation'"
+    ).fetchone()
+    if not exists or not exists[0] or scores.empty:
+        return {}
+    graded = scores[["category", "evaluator", "evaluator_version"]].drop_duplicates()
+    rows = con.execute(
+        """
+        SELECT category, evaluator, evaluator_version, tp, fn, tn, fp FROM evaluator_validation
+        WHERE subset IN ('all', dataset)
+        """
+    ).fetchall()
+    validated = {(c, e, v): ValidationCounts(tp, fn, tn, fp) for c, e, v, tp, fn, tn, fp in rows}
+    return {
+        row.category: validated[key]
+        for row in graded.itertuples(index=False)
+        if (key := (row.category, row.evaluator, row.evaluator_version)) in validated
+    }
+
+
+def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: float) -> RatesSummary:
+    # A grade that failed (a judge's malformed output) has no label: it is left out, never counted as absent.
+    scores = con.execute(
+        "SELECT * FROM scores WHERE partition_key = ? AND label IS NOT NULL", [partition_key]
+    ).df()
+    table = rate_table(scores, validation_counts(con, scores))
+    table.insert(0, "partition_key", partition_key)
+    replace_partition(con, "behavior_rates", partition_key, table)
+
+    tests, production_counts = [], []
+    for category in sorted(scores["category"].unique()):
+        paired = paired_labels(scores, category)
+        tests.append(change_test(paired, category, alpha))
+        production_counts.append(int(paired[Arm.PRODUCTION].sum()))
+    test_frame = pd.DataFrame([asdict(t) for t in tests])
+    test_frame.insert(0, "partition_key", partition_key)
+    test_frame["production_count"] = production_counts
+    # Several categories are tested at once: Benjamini-Hochberg keeps the false discovery rate at alpha.
+    test_frame["fisher_p_bh"] = bh_adjusted(list(test_frame["fisher_p"])) if len(test_frame) else []
+    test_frame["mcnemar_p_bh"] = bh_adjusted(list(test_frame["mcnemar_p"])) if len(test_frame) else []
+    replace_partition(con, "change_tests", partition_key, test_frame)
+
+    overall = table[table["surface"] == "*"]
+    return RatesSummary(
+        rates=overall[
+            [
+                "arm",
+                "model_version",
+                "category",
+                "count",
+                "n",
+                "rate_per_100k",
+                "ci_low_per_100k",
+                "ci_high_per_100k",
+                "corrected_per_100k",
+                "corrected_low_per_100k",
+                "corrected_high_per_100k",
+            ]
+        ]
+        .round(1)
+        .to_dict("records"),
+        change_tests=[{**asdict(t), "significant": t.significant} for t in tests],
+    )

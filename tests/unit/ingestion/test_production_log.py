@@ -1,0 +1,120 @@
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from deploysim.ingestion.production_log import read_log
+from deploysim.ingestion.window import ingest_window
+from tests.support.builders import conversation, write_jsonl
+
+KNOWN = {"v1", "v2"}
+
+
+def _ingest(path, version="v1"):
+    return ingest_window(read_log(path), version, KNOWN, redact=lambda text: text.replace("@", "(at)"))
+
+
+def test_every_row_is_accepted_quarantined_excluded_or_routed_elsewhere(tmp_path):
+    rows = [
+        conversation("ok-1", "v1", "hi", "hello"),
+        conversation("ok-2", "v1", "how are you", "fine"),
+        conversation("other-window", "v2", "hi", "hello"),
+        conversation("no-consent", "v1", "hi", "hello", consent_model_improvement=False),
+        conversation("bad-order", "v1", "hi", "hello", messages=[{"role": "user", "content": "a"}]),
+        conversation("ok-1", "v1", "again", "dup"),
+        conversation("unknown-version", "v9", "hi", "hello"),
+        {**conversation("no-version", "v1", "hi", "hello"), "model_version": None},
+        '{"conversation_id": "broken", ',
+        "[1, 2, 3]",
+        conversation("bad-date", "v1", "mail me at a@b.co", "ok", started_at="yesterday"),
+    ]
+    window = _ingest(write_jsonl(tmp_path / "log.jsonl", rows))
+
+    assert [c.conversation_id for c in window.accepted] == ["ok-1", "ok-2"]
+    assert window.excluded_no_consent == 1
+    assert window.rows_other_windows == 1
+    reasons = {q.conversation_id: q.reason for q in window.quarantined}
+    assert set(reasons) == {"bad-order", "ok-1", "bad-date"}
+    assert "duplicate conversation_id" in reasons["ok-1"]
+    assert "messages" in reasons["bad-order"]
+    assert reasons["bad-date"].startswith("started_at")
+    unroutable = sorted(q.reason for q in window.unroutable)
+    assert any("'v9' is not in the release registry" in r for r in unroutable)
+    assert any("missing" in r for r in unroutable)
+    assert any(r.startswith("invalid JSON") for r in unroutable)
+    assert any("JSON object" in r for r in unroutable)
+    # Nothing is dropped silently.
+    assert (
+        window.rows_in_window == len(window.accepted) + len(window.quarantined) + window.excluded_no_consent
+    )
+    assert window.rows_read == window.rows_in_window + window.rows_other_windows + len(window.unroutable)
+    assert window.rows_read == len(rows)
+    # Quarantine excerpts go through the redactor, never raw.
+    bad_date = next(q for q in window.quarantined if q.conversation_id == "bad-date")
+    assert "a@b.co" not in bad_date.excerpt and "a(at)b.co" in bad_date.excerpt
+    assert bad_date.line_no == 11
+
+
+def test_gzipped_jsonl_and_parquet_give_the_same_conversations(tmp_path):
+    rows = [conversation(f"c{i}", "v1", f"question {i}", f"answer {i}") for i in range(5)]
+    with gzip.open(tmp_path / "log.jsonl.gz", "wt") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
+    # Parquet writers often store nested columns as JSON strings; both layouts are read.
+    as_strings = [{**r, "messages": json.dumps(r["messages"])} for r in rows[:3]]
+    pq.write_table(pa.Table.from_pylist(as_strings), tmp_path / "a.parquet")
+    pq.write_table(pa.Table.from_pylist(rows[3:]), tmp_path / "b.parquet")
+
+    from_jsonl = _ingest(tmp_path / "log.jsonl.gz")
+    parquet_dir = tmp_path / "parquet"
+    parquet_dir.mkdir()
+    for name in ("a.parquet", "b.parquet"):
+        (tmp_path / name).rename(parquet_dir / name)
+    from_parquet = _ingest(parquet_dir)
+    assert [c.model_dump() for c in from_parquet.accepted] == [c.model_dump() for c in from_jsonl.accepted]
+    assert from_parquet.quarantined == []
+
+
+def test_parquet_row_with_broken_json_column_is_quarantined(tmp_path):
+    rows = [{**conversation("c1", "v1", "q", "a"), "messages": "[{not json"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "log.parquet")
+    window = _ingest(tmp_path / "log.parquet")
+    assert window.accepted == []
+    assert window.quarantined[0].reason.startswith("messages: invalid JSON")
+
+
+def test_bad_bytes_huge_and_empty_messages_are_quarantined_and_counted(tmp_path):
+    good = conversation("ok", "v1", "hi", "hello")
+    huge = conversation("huge", "v1", "x" * 1_000_000, "hello")
+    empty = conversation("empty", "v1", "", "hello")
+    path = tmp_path / "log.jsonl"
+    with path.open("wb") as handle:
+        handle.write((json.dumps(good) + "\n").encode())
+        handle.write(latin1 := b'{"conversation_id": "latin1", "model_version": "v1", "note": "caf\xe9"}\n')
+        handle.write((json.dumps(huge) + "\n").encode())
+        handle.write((json.dumps(empty) + "\n").encode())
+    window = _ingest(path)
+    assert [c.conversation_id for c in window.accepted] == ["ok"]
+    reasons = {q.conversation_id: q.reason for q in window.quarantined}
+    assert "1,000,000 characters exceeds" in reasons["huge"]
+    assert "empty content" in reasons["empty"]
+    assert [q.reason for q in window.unroutable] == [f"not valid UTF-8 (byte {latin1.index(0xE9)})"]
+    assert window.rows_read == 4 == len(window.accepted) + len(window.quarantined) + len(window.unroutable)
+    assert all(len(q.excerpt) <= 240 for q in window.quarantined + window.unroutable)
+
+
+def test_an_unreadable_file_is_recorded_and_the_other_files_are_still_read(tmp_path):
+    folder = tmp_path / "log"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [conversation("ok", "v1", "hi", "hello")])
+    (folder / "b.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    with gzip.open(folder / "c.jsonl.gz", "wb") as handle:
+        handle.write((json.dumps(conversation("ok-2", "v1", "hi", "hello")) + "\n").encode() * 50)
+    (folder / "c.jsonl.gz").write_bytes((folder / "c.jsonl.gz").read_bytes()[:-20])  # truncated
+    window = _ingest(folder)
+    assert [c.conversation_id for c in window.accepted][:2] == ["ok", "ok-2"]
+    reasons = [q.reason for q in window.unroutable]
+    assert any(r.startswith("unreadable file after 0 rows: ArrowInvalid") for r in reasons)
+    assert any(
+        r.startswith("unreadable file after") and ("EOFError" in r or "BadGzipFile" in r) for r in reasons
+    )
