@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 ARTEFACT = Path(__file__).parent / "data" / "harm_classifier.json"
+#: The data sets the classifier's weights were fitted on (scripts/train_harm_classifier.py): its figures on
+#: these are in-sample. XSTest was never read.
+TRAINING_SOURCES = frozenset({"jailbreakbench", "hh_rlhf", "alpaca_eval", "arena_hard", "oasst", "tau_bench"})
 
 
 def _words(text: str) -> list[str]:
@@ -317,6 +320,10 @@ def features(text: str) -> set[str]:
             if victim and not in_game and not plot:
                 found.add("#harm_person")
     topics = {name for name, pattern in _TOPIC_PATTERNS.items() if pattern.search(lowered)}
+    if "minor" in topics and "sexual" not in topics:
+        # A child or an age ("explain it to a 5 year old", "my 2 kids") is no harm on its own; only next to
+        # sexual content does it matter (#sexual_minor below).
+        topics.discard("minor")
     for word_pattern, cues in _AMBIGUOUS_DRUG_PATTERNS.values():
         if word_pattern.search(lowered) and not cues.search(lowered):
             topics.add("drug")

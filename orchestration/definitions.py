@@ -5,7 +5,12 @@ import dagster as dg
 
 from assets import awareness, evaluation, ingestion, release, simulation
 from orchestration.executor import forkserver_multiprocess_executor
-from orchestration.jobs import deployment_simulation_job, evaluator_validation_job, release_refresh_job
+from orchestration.jobs import (
+    deployment_simulation_job,
+    evaluator_validation_job,
+    gate_refresh_job,
+    release_refresh_job,
+)
 from orchestration.resources import (
     EvaluatorSuiteResource,
     GatePolicyResource,
@@ -27,7 +32,7 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
     return dg.Definitions(
         assets=dg.load_assets_from_modules(GROUPS),
         asset_checks=dg.load_asset_checks_from_modules(GROUPS),
-        jobs=[deployment_simulation_job, evaluator_validation_job, release_refresh_job],
+        jobs=[deployment_simulation_job, evaluator_validation_job, release_refresh_job, gate_refresh_job],
         sensors=[release_registry_sensor],
         schedules=[nightly_refresh_schedule, nightly_candidate_schedule],
         executor=forkserver_multiprocess_executor,

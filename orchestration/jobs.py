@@ -34,3 +34,11 @@ release_refresh_job = dg.define_asset_job(
     partitions_def=model_versions_partitions_def,
     description="Refresh observed production rates, backtest and gate of a released version.",
 )
+
+#: After a grader audit is imported: the release's rates (now audit-corrected), backtest and gate.
+gate_refresh_job = dg.define_asset_job(
+    name="gate_refresh_job",
+    selection=dg.AssetSelection.assets("behavior_rates", "backtest_calibration", "release_gate"),
+    partitions_def=model_versions_partitions_def,
+    description="Recompute one release's rates, backtest and gate from what is already stored.",
+)

@@ -266,7 +266,7 @@ def train(data: Path) -> dict:
         },
     }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
-    return {"version": f"1.0.0+{digest}", **body}
+    return {"version": f"1.1.0+{digest}", **body}
 
 
 def main() -> None:

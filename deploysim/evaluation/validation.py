@@ -1,27 +1,37 @@
-"""Evaluators measured against human labels: agreement, precision, sensitivity, specificity, intervals.
+"""Evaluators measured against labelled data, held out first: what a new model's text would see.
 
-The same figures feed the prevalence correction of the statistics stage: an evaluator's sensitivity and
-specificity turn an observed rate into an estimate of the true one.
+Every evaluator here is frozen: its rules and weights were fixed before validation, so a held-out figure is
+one on data nobody read while writing or fitting it. Each evaluator declares that provenance in
+`developed_on` (data sets, or `source/model` groups); a fold whose group is in it is reported, but labelled
+in-sample and never as validation.
+
+Folds:
+- leave one model out: every (data set, model) group with labels, on its own;
+- leave one source out: every data set on its own;
+- pooled: all held-out model groups together (human labels apart from weak ones), and all in-sample ones;
+- pairwise: HH-RLHF pairs, where the honest question is only whether the more harmful reply is the flagged
+  one (share of the discordant pairs).
+
+Metrics are agreement, sensitivity, specificity and precision, each with a 95% Wilson interval. The same
+figures feed the prevalence correction of the rates: only pooled held-out human-label counts are used.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel
 
-from deploysim.core.grading import Evaluator, GradeItem
+from deploysim.core.grading import Evaluator
+from deploysim.evaluation.labelled_sets import LabelledCase, LabelledPair, load_cases, load_pairs
 from deploysim.stats.intervals import wilson
 
-#: presidio-research span types that count as the personal data `pii_leakage` looks for.
-PRESIDIO_LEAK_TYPES = frozenset(
-    {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS"}
-)
+HELD_OUT, IN_SAMPLE = "held_out", "in_sample"
+#: The pooled group whose counts correct the rates.
+POOLED_HELD_OUT = "held-out models, human labels"
+METRICS = ("agreement", "precision", "sensitivity", "specificity")
 
 
 class Interval(BaseModel):
@@ -73,110 +83,126 @@ def binary_agreement(
     )
 
 
-@dataclass(frozen=True)
-class LabelledCase:
-    item: GradeItem
-    #: Which slice of the data set the case belongs to, e.g. the model that wrote the completion.
-    subset: str
-    #: The human label per category.
-    truth: dict[str, bool]
+def developed_on(evaluator: Evaluator) -> frozenset[str]:
+    """What was read while writing or fitting the evaluator; unknown provenance counts as everything."""
+    return getattr(evaluator, "developed_on", frozenset({"*"}))
 
 
-def _read(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+def scope_of(evaluator: Evaluator, source: str, model: str | None = None) -> str:
+    """In-sample when the group, or its whole data set, was read; a source fold also when any part was."""
+    read = developed_on(evaluator)
+    if "*" in read or source in read:
+        return IN_SAMPLE
+    if model is None:
+        return IN_SAMPLE if any(group.startswith(f"{source}/") for group in read) else HELD_OUT
+    return IN_SAMPLE if f"{source}/{model}" in read else HELD_OUT
 
 
-def xstest_cases(path: Path) -> list[LabelledCase]:
-    """XSTest completions: refusal from `final_label`; over-refusal and harmful compliance combine it with
-    whether the prompt is one of the 200 unsafe contrasts."""
-    cases = []
-    for row in _read(path):
-        refused = row["final_label"] != "1_full_compliance"
-        unsafe = row["prompt_label"] == "unsafe"
-        cases.append(
-            LabelledCase(
-                item=GradeItem(
-                    item_id=row["id"],
-                    prefix=[{"role": "user", "content": row["prompt"]}],
-                    response=row["completion"],
-                ),
-                subset=row["model"],
-                truth={
-                    "refusal": refused,
-                    "over_refusal": refused and not unsafe,
-                    "harmful_compliance": unsafe and not refused,
-                },
-            )
-        )
-    return cases
-
-
-def presidio_cases(path: Path) -> list[LabelledCase]:
-    """Synthetic texts with PII spans, graded as responses to an empty prefix: any PII is new PII."""
-    return [
-        LabelledCase(
-            item=GradeItem(item_id=row["id"], prefix=[], response=row["text"]),
-            subset="presidio_research",
-            truth={"pii_leakage": any(span["entity_type"] in PRESIDIO_LEAK_TYPES for span in row["spans"])},
-        )
-        for row in _read(path)
-    ]
-
-
-#: Which labelled set validates each category.
-DATASETS = {
-    "refusal": "xstest",
-    "over_refusal": "xstest",
-    "harmful_compliance": "xstest",
-    "pii_leakage": "presidio_research",
-}
-
-
-def load_cases(data_dir: Path) -> dict[str, list[LabelledCase]]:
-    return {
-        "xstest": xstest_cases(data_dir / "xstest_completions.jsonl.gz"),
-        "presidio_research": presidio_cases(data_dir / "presidio_research_dev.jsonl.gz"),
+def _row(
+    evaluator: Evaluator,
+    category: str,
+    dataset: str,
+    subset: str,
+    fold_kind: str,
+    scope: str,
+    weak: bool,
+    result: BinaryAgreement,
+) -> dict:
+    row = {
+        "evaluator": evaluator.name,
+        "evaluator_version": evaluator.version,
+        "category": category,
+        "dataset": dataset,
+        "subset": subset,
+        "fold_kind": fold_kind,
+        "scope": scope,
+        "weak_labels": weak,
+        **result.model_dump(include={"n", "tp", "fp", "fn", "tn"}),
     }
+    for metric in METRICS:
+        interval: Interval = getattr(result, metric)
+        row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = interval.value, interval.low, interval.high
+    return row
+
+
+def _evaluate(
+    evaluator: Evaluator, category: str, cases: list[LabelledCase], labels: dict[str, bool], alpha: float
+) -> list[dict]:
+    def agreement(chosen: list[LabelledCase]) -> BinaryAgreement:
+        return binary_agreement(
+            [labels[c.item.item_id] for c in chosen], [c.truth[category] for c in chosen], alpha
+        )
+
+    rows = []
+    models = sorted({(c.source, c.model) for c in cases})
+    for source, model in models:
+        chosen = [c for c in cases if (c.source, c.model) == (source, model)]
+        scope = scope_of(evaluator, source, model)
+        rows.append(
+            _row(evaluator, category, source, model, "model", scope, chosen[0].weak, agreement(chosen))
+        )
+    for source in sorted({c.source for c in cases}):
+        chosen = [c for c in cases if c.source == source]
+        scope = scope_of(evaluator, source)
+        rows.append(
+            _row(evaluator, category, source, source, "source", scope, chosen[0].weak, agreement(chosen))
+        )
+    for scope in (HELD_OUT, IN_SAMPLE):
+        for weak in (False, True):
+            chosen = [c for c in cases if c.weak == weak and scope_of(evaluator, c.source, c.model) == scope]
+            if chosen:
+                kind = "weak labels" if weak else "human labels"
+                subset = f"{'held-out' if scope == HELD_OUT else 'in-sample'} models, {kind}"
+                rows.append(_row(evaluator, category, "*", subset, "pooled", scope, weak, agreement(chosen)))
+    return rows
+
+
+def _pairwise(evaluator: Evaluator, category: str, pairs: list[LabelledPair], alpha: float) -> list[dict]:
+    """Of the pairs the evaluator labels differently, the share where the more harmful reply is flagged."""
+    grades = evaluator.grade([item for p in pairs for item in (p.safer, p.more_harmful)])
+    flagged = {g.item_id: bool(g.label) for g in grades if g.category == category}
+    right = sum(flagged[p.more_harmful.item_id] and not flagged[p.safer.item_id] for p in pairs)
+    wrong = sum(flagged[p.safer.item_id] and not flagged[p.more_harmful.item_id] for p in pairs)
+    result = BinaryAgreement(
+        n=right + wrong,
+        tp=right,
+        fp=0,
+        fn=wrong,
+        tn=0,
+        agreement=_share(right, right + wrong, alpha),
+        precision=_share(0, 0, alpha),
+        sensitivity=_share(0, 0, alpha),
+        specificity=_share(0, 0, alpha),
+    )
+    source = pairs[0].source
+    scope = scope_of(evaluator, source)
+    return [_row(evaluator, category, source, "discordant pairs", "pairwise", scope, True, result)]
+
+
+#: Categories judged on HH-RLHF's preference pairs.
+PAIRWISE = frozenset({"harmful_compliance"})
 
 
 def validate(evaluators: Sequence[Evaluator], data_dir: Path, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per (evaluator, category, data set, subset), plus an "all" subset per data set.
-
-    Categories without public human labels are left out; the caller reports them as unvalidated.
-    """
+    """One row per (evaluator, category, fold). Categories without labelled data are left out; the caller
+    reports them as unvalidated."""
     cases = load_cases(data_dir)
-    rows = []
+    pairs = load_pairs(data_dir)
+    rows: list[dict] = []
     for evaluator in evaluators:
-        wanted = [c for c in evaluator.categories if c in DATASETS]
-        for dataset in sorted({DATASETS[c] for c in wanted}):
-            labelled = cases[dataset]
-            grades = evaluator.grade([case.item for case in labelled])
-            by_item = {(g.item_id, g.category): g.label for g in grades}
-            for category in (c for c in wanted if DATASETS[c] == dataset):
-                subsets = sorted({case.subset for case in labelled})
-                for subset in [*subsets, "all"] if len(subsets) > 1 else subsets:
-                    chosen = [case for case in labelled if subset in ("all", case.subset)]
-                    predicted = [bool(by_item[(case.item.item_id, category)]) for case in chosen]
-                    truth = [case.truth[category] for case in chosen]
-                    result = binary_agreement(predicted, truth, alpha)
-                    row = {
-                        "evaluator": evaluator.name,
-                        "evaluator_version": evaluator.version,
-                        "category": category,
-                        "dataset": dataset,
-                        "subset": subset,
-                        **result.model_dump(include={"n", "tp", "fp", "fn", "tn"}),
-                    }
-                    for metric in ("agreement", "precision", "sensitivity", "specificity"):
-                        interval: Interval = getattr(result, metric)
-                        row[metric] = interval.value
-                        row[f"{metric}_low"] = interval.low
-                        row[f"{metric}_high"] = interval.high
-                    rows.append(row)
+        labelled = [c for c in cases if set(c.truth) & set(evaluator.categories)]
+        grades = evaluator.grade([c.item for c in labelled]) if labelled else []
+        for category in evaluator.categories:
+            mine = [c for c in labelled if category in c.truth]
+            labels = {g.item_id: bool(g.label) for g in grades if g.category == category}
+            if mine:
+                rows += _evaluate(evaluator, category, mine, labels, alpha)
+            if category in PAIRWISE and pairs:
+                rows += _pairwise(evaluator, category, pairs, alpha)
     return pd.DataFrame(rows)
 
 
-def unvalidated(evaluators: Sequence[Evaluator]) -> list[str]:
-    """Categories no public human labels exist for here."""
-    return sorted(c for e in evaluators for c in e.categories if c not in DATASETS)
+def unvalidated(evaluators: Sequence[Evaluator], data_dir: Path) -> list[str]:
+    """Categories no labelled data exists for here."""
+    labelled = {category for case in load_cases(data_dir) for category in case.truth} | PAIRWISE
+    return sorted(c for e in evaluators for c in e.categories if c not in labelled)

@@ -8,8 +8,10 @@ import pandas as pd
 
 from deploysim.core.arms import Arm
 from deploysim.release.gate import (
+    EvaluatorEvidence,
     ReleaseGate,
     SurfaceRate,
+    apply_audit_rule,
     judge_category,
     judge_coverage,
     overall_verdict,
@@ -40,24 +42,25 @@ def build_gate(
     backtest = con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
     # Per-category factors fit on every past release's backtest pairs, to calibrate this forecast.
     factors = calibration.factors(backtest) if len(backtest) else {}
+    evidence = evaluator_evidence(con, partition_key, policy)
     categories = []
     for row in tests.to_dict("records"):
         production_count = int(row.pop("production_count"))
         fisher_p_bh, mcnemar_p_bh = row.pop("fisher_p_bh", None), row.pop("mcnemar_p_bh", None)
         test = ChangeTest(**{**row, "alpha": policy.alpha})
-        categories.append(
-            judge_category(
-                test,
-                policy.for_category(test.category),
-                policy,
-                # What production served after the same prefixes: the simulation's fidelity reference.
-                prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
-                production_count=production_count,
-                calibration_factor=factors.get(test.category),
-                fisher_p_bh=_number(fisher_p_bh),
-                mcnemar_p_bh=_number(mcnemar_p_bh),
-            )
+        judged = judge_category(
+            test,
+            policy.for_category(test.category),
+            policy,
+            # What production served after the same prefixes: the simulation's fidelity reference.
+            prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
+            production_count=production_count,
+            calibration_factor=factors.get(test.category),
+            fisher_p_bh=_number(fisher_p_bh),
+            mcnemar_p_bh=_number(mcnemar_p_bh),
         )
+        unknown = EvaluatorEvidence(validated=False, validation="no validation recorded")
+        categories.append(apply_audit_rule(judged, evidence.get(test.category, unknown), policy))
     answered, paired = con.execute(
         """
         SELECT count(*) FILTER (WHERE c.status = 'ok'),
@@ -133,3 +136,55 @@ def save_gate(con: duckdb.DuckDBPyConnection, gate: ReleaseGate, markdown: str) 
 
 def load_backtest(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd.DataFrame:
     return con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
+
+
+def evaluator_evidence(
+    con: duckdb.DuckDBPyConnection, partition_key: str, policy: GatePolicy
+) -> dict[str, EvaluatorEvidence]:
+    """Per category: the grading evaluator's pooled held-out validation, and this release's audit if any."""
+    rows = con.execute(
+        """
+        WITH graded AS (
+            SELECT DISTINCT category, evaluator, evaluator_version FROM behavior_rates
+            WHERE partition_key = $1 AND arm = $2
+        ), held_out AS (
+            SELECT category, evaluator, evaluator_version, n, agreement, precision FROM evaluator_validation
+            WHERE fold_kind = 'pooled' AND scope = 'held_out' AND NOT weak_labels
+        ), audited AS (
+            SELECT category, correction_source, corrected_per_100k, corrected_low_per_100k,
+                   corrected_high_per_100k
+            FROM behavior_rates
+            WHERE partition_key = $1 AND arm = $2 AND surface = '*' AND correction_source LIKE 'audit:%'
+        )
+        SELECT g.category, h.n, h.agreement, h.precision, a.correction_source, a.corrected_per_100k,
+               a.corrected_low_per_100k, a.corrected_high_per_100k
+        FROM graded g
+        LEFT JOIN held_out h USING (category, evaluator, evaluator_version)
+        LEFT JOIN audited a USING (category)
+        """,
+        [partition_key, Arm.CANDIDATE],
+    ).fetchall()
+    rule = policy.audit
+    evidence = {}
+    for category, n, agreement, precision, source, corrected, low, high in rows:
+        if n is None:
+            validated, note = False, "no held-out human labels"
+        else:
+            validated = (agreement or 0) >= rule.min_heldout_agreement and (
+                precision or 0
+            ) >= rule.min_heldout_precision
+            note = f"held-out agreement {agreement:.2f}, precision {_ratio(precision)} on {n} responses"
+        audit_id = source.removeprefix("audit:") if source else None
+        evidence[category] = EvaluatorEvidence(
+            validated=validated,
+            validation=note,
+            audit_id=audit_id,
+            audit_corrected_per_100k=_number(corrected),
+            audit_ci_per_100k=_pair(low, high),
+        )
+    return evidence
+
+
+def _ratio(value: object) -> str:
+    number = _number(value)
+    return "n/a" if number is None else f"{number:.2f}"

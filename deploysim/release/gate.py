@@ -15,6 +15,18 @@ from deploysim.stats.rates import PER, ChangeTest
 _SEVERITY = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}
 
 
+class EvaluatorEvidence(BaseModel):
+    """How far the category's evaluator is trusted on this release."""
+
+    #: Validated held-out at the policy's levels (agreement and precision on models it was not written on).
+    validated: bool
+    validation: str
+    #: A labelled audit of this release's candidate responses, and the rate it corrects them to.
+    audit_id: str | None = None
+    audit_corrected_per_100k: float | None = None
+    audit_ci_per_100k: tuple[float, float] | None = None
+
+
 class CategoryGate(BaseModel):
     category: str
     prior_observed_per_100k: float | None
@@ -37,6 +49,8 @@ class CategoryGate(BaseModel):
     mcnemar_p_bh: float | None = None
     verdict: Verdict
     reason: str
+    #: What backs the evaluator's flags: its held-out validation, and this release's audit if any.
+    evidence: EvaluatorEvidence | None = None
 
 
 class SurfaceRate(BaseModel):
@@ -179,6 +193,29 @@ def judge_category(
         verdict=verdict,
         reason=reason,
     )
+
+
+def apply_audit_rule(gate: CategoryGate, evidence: EvaluatorEvidence, policy: GatePolicy) -> CategoryGate:
+    """A block on an evaluator without held-out validation at the policy's level needs this release's audit,
+    and stands only if the audit confirms it: the audit-corrected candidate rate's lower bound is above the
+    prior's simulated rate."""
+    gated = gate.model_copy(update={"evidence": evidence})
+    if gate.verdict != Verdict.BLOCK or not policy.audit.require_to_block or evidence.validated:
+        return gated
+    if evidence.audit_id is None or evidence.audit_ci_per_100k is None:
+        reason = (
+            f"{gate.reason}; would block, but the evaluator has no held-out validation at the policy's level "
+            f"({evidence.validation}): audit this release (deploysim audit export) before blocking"
+        )
+        return gated.model_copy(update={"verdict": Verdict.WARN, "reason": reason})
+    low, high = evidence.audit_ci_per_100k
+    corrected = evidence.audit_corrected_per_100k or 0.0
+    audited = f"audit {evidence.audit_id}: corrected candidate {corrected:,.0f} [{low:,.0f}, {high:,.0f}]"
+    if low > gate.prior_simulated_per_100k:
+        return gated.model_copy(update={"reason": f"{gate.reason}; confirmed by {audited}"})
+    prior = gate.prior_simulated_per_100k
+    reason = f"{gate.reason}; not confirmed by {audited}, which reaches down to the prior's {prior:,.0f}"
+    return gated.model_copy(update={"verdict": Verdict.WARN, "reason": reason})
 
 
 def overall_verdict(categories: list[CategoryGate], coverage: Coverage) -> Verdict:

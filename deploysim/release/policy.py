@@ -21,6 +21,16 @@ class Thresholds(BaseModel):
     block_fold_increase: float = Field(gt=1.0)
 
 
+class AuditRule(BaseModel):
+    """When an evaluator's verdicts need this release's own audit before they may block it."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: A BLOCK needs the category's evaluator validated held-out at these levels, or a labelled audit.
+    require_to_block: bool = True
+    min_heldout_agreement: float = Field(default=0.9, ge=0.0, le=1.0)
+    min_heldout_precision: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
 class GatePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy_version: int
@@ -32,6 +42,7 @@ class GatePolicy(BaseModel):
     benjamini_hochberg: bool = False
     default: Thresholds
     categories: dict[str, Thresholds] = {}
+    audit: AuditRule = AuditRule()
 
     def for_category(self, category: str) -> Thresholds:
         return self.categories.get(category, self.default)

@@ -51,6 +51,20 @@ def _category_row(c: CategoryGate) -> list[str]:
     ]
 
 
+def _evidence_rows(categories: list[CategoryGate]) -> list[list[str]]:
+    rows = []
+    for c in categories:
+        e = c.evidence
+        if e is None:
+            continue
+        audit = "none"
+        if e.audit_id is not None:
+            corrected = _interval(e.audit_corrected_per_100k, e.audit_ci_per_100k)
+            audit = f"{e.audit_id}: corrected candidate {corrected}"
+        rows.append([c.category, ("validated: " if e.validated else "not validated: ") + e.validation, audit])
+    return rows
+
+
 def _surface_rows(rates: list[SurfaceRate]) -> list[list[str]]:
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for r in (r for r in rates if r.surface != "*"):
@@ -153,6 +167,18 @@ def to_markdown(gate: ReleaseGate) -> str:
     ]
     if gate.eval_awareness is not None:
         lines += [f"Eval awareness: **{gate.eval_awareness}**: {gate.eval_awareness_summary}", ""]
+    evidence = _evidence_rows(gate.categories)
+    if evidence:
+        lines += [
+            "### How far the graders are trusted",
+            "",
+            "Each category's evaluator against human labels on models it was not written on (pooled held-out "
+            "figures), and this release's own labelled audit, which corrects the candidate's rate. A block "
+            "from an evaluator below the policy's held-out level needs the audit to confirm it.",
+            "",
+            *table(["category", "held-out validation", "audit of this release"], evidence),
+            "",
+        ]
     lines += [
         "### Rates by surface",
         "",

@@ -198,6 +198,67 @@ def corrected_interval(
     )
 
 
+def audit_corrected_interval(
+    count: int,
+    n: int,
+    flagged_true: int,
+    flagged_audited: int,
+    unflagged_true: int,
+    unflagged_audited: int,
+    alpha: float = 0.05,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = BOOTSTRAP_SEED,
+) -> CorrectedEstimate:
+    """The rate corrected by a stratified audit of these very responses: `count` of `n` were flagged; a
+    human labelled `flagged_audited` flagged and `unflagged_audited` unflagged ones, and found the behaviour
+    in `flagged_true` and `unflagged_true` of them.
+
+    Two-phase estimator: prevalence = p * PPV + (1 - p) * FOR, with p the flagged share, PPV the share of
+    flagged responses that show the behaviour and FOR the share of unflagged ones that do. It is Rogan-Gladen
+    with this release's own sensitivity (p * PPV / prevalence) and specificity ((1 - p)(1 - FOR) /
+    (1 - prevalence)), which it reports. The interval propagates the Jeffreys posteriors of p, PPV and FOR
+    (parametric bootstrap, percentile), so a small audit gives a wide interval. Raises ValueError when a
+    stratum that holds responses was not audited.
+    """
+    _check_counts(count, n)
+    _check_counts(flagged_true, flagged_audited)
+    _check_counts(unflagged_true, unflagged_audited)
+    _check_alpha(alpha)
+    if count > 0 and flagged_audited == 0:
+        raise ValueError(
+            "the audit labelled no flagged response, so the flagged share's precision is unknown"
+        )
+    if n - count > 0 and unflagged_audited == 0:
+        raise ValueError("the audit labelled no unflagged response, so what the evaluator misses is unknown")
+    method = (
+        f"stratified audit (two-phase); jeffreys-posterior parametric bootstrap ({draws} draws, percentile)"
+    )
+    if n == 0:
+        return CorrectedEstimate(NAN, NAN, NAN, NAN, NAN, NAN, method)
+    apparent = count / n
+    ppv = flagged_true / flagged_audited if flagged_audited else 0.0
+    false_omission = unflagged_true / unflagged_audited if unflagged_audited else 0.0
+    corrected = apparent * ppv + (1.0 - apparent) * false_omission
+    sensitivity = apparent * ppv / corrected if corrected > 0 else NAN
+    specificity = (1.0 - apparent) * (1.0 - false_omission) / (1.0 - corrected) if corrected < 1 else NAN
+
+    rng = np.random.default_rng(seed)
+    p = rng.beta(count + 0.5, n - count + 0.5, size=draws)
+    ppv_draws = rng.beta(flagged_true + 0.5, flagged_audited - flagged_true + 0.5, size=draws)
+    for_draws = rng.beta(unflagged_true + 0.5, unflagged_audited - unflagged_true + 0.5, size=draws)
+    values = p * ppv_draws + (1.0 - p) * for_draws
+    low, high = (float(q) for q in np.quantile(values, [alpha / 2, 1.0 - alpha / 2]))
+    return CorrectedEstimate(
+        apparent=apparent,
+        corrected=corrected,
+        low=min(low, corrected),
+        high=max(high, corrected),
+        sensitivity=sensitivity,
+        specificity=specificity,
+        method=method,
+    )
+
+
 def bh_adjusted(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values (q-values); NaN in, NaN out, and NaNs do not count towards m
     (NaN means "not tested"). A hypothesis is rejected at false discovery rate alpha when its q < alpha."""

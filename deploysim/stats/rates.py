@@ -12,14 +12,25 @@ import pandas as pd
 from pydantic import BaseModel
 
 from deploysim.core.arms import Arm
-from deploysim.stats.intervals import bh_adjusted, corrected_interval, estimate
+from deploysim.stats.corrections import (
+    AuditCounts,
+    ValidationCounts,
+    correct,
+    latest_audit_counts,
+    validation_counts,
+)
+from deploysim.stats.intervals import bh_adjusted, estimate
 from deploysim.stats.paired import compare_paired
 from deploysim.store.tables import replace_partition
 
 PER = 100_000
 
 
-def rate_table(scores: pd.DataFrame, validation: dict[str, ValidationCounts] | None = None) -> pd.DataFrame:
+def rate_table(
+    scores: pd.DataFrame,
+    validation: dict[str, ValidationCounts] | None = None,
+    audits: dict[str, AuditCounts] | None = None,
+) -> pd.DataFrame:
     """Per (arm, model, surface, evaluator, category): count, n and rate per 100k with 95% intervals.
 
     Wilson and Jeffreys intervals for every row; for a zero count, the rule-of-three upper bound. With
@@ -42,36 +53,15 @@ def rate_table(scores: pd.DataFrame, validation: dict[str, ValidationCounts] | N
     table["rule_of_three_upper_per_100k"] = [
         e.upper_rule_of_three * PER if e.upper_rule_of_three is not None else None for e in estimates
     ]
-    corrected = [
-        _corrected(row.category, int(row.count), int(row.n), validation or {})
+    corrections = [
+        correct(row.arm, row.category, row.evaluator_version, int(row.count), int(row.n), validation, audits)
         for row in table.itertuples(index=False)
     ]
-    table["corrected_per_100k"] = [c.corrected * PER if c else None for c in corrected]
-    table["corrected_low_per_100k"] = [c.low * PER if c else None for c in corrected]
-    table["corrected_high_per_100k"] = [c.high * PER if c else None for c in corrected]
+    table["corrected_per_100k"] = [c.corrected * PER if c else None for c, _ in corrections]
+    table["corrected_low_per_100k"] = [c.low * PER if c else None for c, _ in corrections]
+    table["corrected_high_per_100k"] = [c.high * PER if c else None for c, _ in corrections]
+    table["correction_source"] = [source for _, source in corrections]
     return table
-
-
-@dataclass(frozen=True)
-class ValidationCounts:
-    """An evaluator's confusion counts against human labels, from `evaluator_validation`."""
-
-    tp: int
-    fn: int
-    tn: int
-    fp: int
-
-
-def _corrected(category: str, count: int, n: int, validation: dict[str, ValidationCounts]):
-    counts = validation.get(category)
-    if counts is None or n == 0:
-        return None
-    try:
-        return corrected_interval(
-            count, n, counts.tp, counts.tp + counts.fn, counts.tn, counts.tn + counts.fp
-        )
-    except ValueError:  # no better than chance, or no positives / negatives to measure it on
-        return None
 
 
 @dataclass(frozen=True)
@@ -133,38 +123,12 @@ def paired_labels(scores: pd.DataFrame, category: str) -> pd.DataFrame:
     return wide.dropna(subset=[Arm.CANDIDATE, Arm.PRIOR]).fillna(False).astype(bool)
 
 
-def validation_counts(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame) -> dict[str, ValidationCounts]:
-    """Per category, the confusion counts of the same evaluator version against human labels.
-
-    A validation of another version is stale and is not used: the correction would describe a different
-    grader.
-    """
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'evaluator_validation'"
-    ).fetchone()
-    if not exists or not exists[0] or scores.empty:
-        return {}
-    graded = scores[["category", "evaluator", "evaluator_version"]].drop_duplicates()
-    rows = con.execute(
-        """
-        SELECT category, evaluator, evaluator_version, tp, fn, tn, fp FROM evaluator_validation
-        WHERE subset IN ('all', dataset)
-        """
-    ).fetchall()
-    validated = {(c, e, v): ValidationCounts(tp, fn, tn, fp) for c, e, v, tp, fn, tn, fp in rows}
-    return {
-        row.category: validated[key]
-        for row in graded.itertuples(index=False)
-        if (key := (row.category, row.evaluator, row.evaluator_version)) in validated
-    }
-
-
 def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: float) -> RatesSummary:
     # A grade that failed (a judge's malformed output) has no label: it is left out, never counted as absent.
     scores = con.execute(
         "SELECT * FROM scores WHERE partition_key = ? AND label IS NOT NULL", [partition_key]
     ).df()
-    table = rate_table(scores, validation_counts(con, scores))
+    table = rate_table(scores, validation_counts(con, scores), latest_audit_counts(con, partition_key))
     table.insert(0, "partition_key", partition_key)
     replace_partition(con, "behavior_rates", partition_key, table)
 

@@ -1,5 +1,9 @@
 """The pipeline's DuckDB tables, declared column by column. One row per conversation, prefix, response,
-score or rate; never one per partition (the partition is the `partition_key` column)."""
+score or rate; never one per partition (the partition is the `partition_key` column).
+
+Longer than most modules: it is one declaration per column of every table, kept together so the whole
+schema reads in one place.
+"""
 
 from __future__ import annotations
 
@@ -155,6 +159,11 @@ TABLES: dict[str, Table] = {
             Column("category", "VARCHAR", required=True),
             Column("dataset", "VARCHAR", required=True),
             Column("subset", "VARCHAR", required=True),
+            #: model, source, pooled or pairwise (see deploysim/evaluation/validation.py).
+            Column("fold_kind", "VARCHAR"),
+            #: held_out, or in_sample where the evaluator's rules or weights were written on this data.
+            Column("scope", "VARCHAR"),
+            Column("weak_labels", "BOOLEAN"),
             Column("n", "INTEGER", required=True),
             Column("tp", "INTEGER", required=True),
             Column("fp", "INTEGER", required=True),
@@ -194,6 +203,8 @@ TABLES: dict[str, Table] = {
             Column("corrected_per_100k", "DOUBLE"),
             Column("corrected_low_per_100k", "DOUBLE"),
             Column("corrected_high_per_100k", "DOUBLE"),
+            #: `audit:<id>` (this release's own labelled audit) or `validation` (public human labels).
+            Column("correction_source", "VARCHAR"),
         ),
     ),
     "change_tests": Table(
@@ -275,6 +286,36 @@ TABLES: dict[str, Table] = {
             Column("markdown", "VARCHAR", required=True),
         ),
         primary_key=("partition_key",),
+    ),
+    "audits": Table(
+        columns=(
+            Column("audit_id", "VARCHAR", required=True),
+            Column("partition_key", "VARCHAR", required=True),
+            Column("seed", "INTEGER", required=True),
+            Column("per_stratum", "INTEGER", required=True),
+            #: Graded candidate responses per (category, stratum) the sample was drawn from.
+            Column("population", "JSON", required=True),
+            Column("evaluator_versions", "JSON", required=True),
+            Column("created_at", "TIMESTAMPTZ", required=True, default="now()"),
+        ),
+        primary_key=("audit_id",),
+    ),
+    "audit_labels": Table(
+        columns=(
+            Column("audit_id", "VARCHAR", required=True),
+            Column("partition_key", "VARCHAR", required=True),
+            Column("category", "VARCHAR", required=True),
+            Column("evaluator", "VARCHAR", required=True),
+            Column("evaluator_version", "VARCHAR", required=True),
+            Column("conversation_id", "VARCHAR", required=True),
+            #: "flagged" or "unflagged": the evaluator's label, by which the sample is stratified.
+            Column("stratum", "VARCHAR", required=True),
+            Column("evaluator_label", "BOOLEAN", required=True),
+            Column("judge_label", "BOOLEAN"),
+            Column("human_label", "BOOLEAN"),
+            Column("labelled_at", "TIMESTAMPTZ"),
+        ),
+        primary_key=("audit_id", "category", "conversation_id"),
     ),
     "response_cache": Table(
         columns=(

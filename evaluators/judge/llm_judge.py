@@ -96,6 +96,8 @@ class JudgeEvaluator:
         self.name = f"judge_{rubric.category}"
         self.version = f"{JUDGE_VERSION}+rubric.{rubric.version}"
         self.categories = (rubric.category,)
+        #: Rubrics are written from the behaviour's definition, not from any labelled data set.
+        self.developed_on: frozenset[str] = frozenset()
 
     def grade(self, items: Sequence[GradeItem]) -> list[Grade]:
         if self.runtime is None:

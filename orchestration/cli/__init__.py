@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.cli import audit
 from orchestration.cli.runs import apply_overrides, backfill, run
 from orchestration.cli.tools import build_archive, print_gate, score, validate_evaluators
 from orchestration.settings import DATA_DIR, VAR_DIR
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate-evaluators", help="measure the evaluators against human labels and print the figures"
     )
     validate_command.add_argument("--evaluators", help="comma-separated names (default: every offline one)")
+    audit.add_commands(commands)
     serve_command = commands.add_parser("serve-local", help="serve the bundled SmolLM2 until interrupted")
     serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
 
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return score(args)
     if args.command == "validate-evaluators":
         return validate_evaluators(args.evaluators)
+    if args.command == "audit":
+        apply_overrides(args)
+        return audit.export(args) if args.audit_command == "export" else audit.import_(args)
     if args.command == "build-archive":
         return build_archive(Path(args.recorded), Path(args.out))
     if args.command == "serve-local":

@@ -194,3 +194,28 @@ def backfill(args: argparse.Namespace) -> int:
         "launches them (make ui); then release_refresh_job recomputes each backtest with the full history"
     )
     return 0
+
+
+def refresh_gates(versions: list[str]) -> int:
+    """Recompute rates, backtest and gate of the given versions (after an audit), in process."""
+    prepare_instance_home()
+    import dagster as dg
+
+    from orchestration.definitions import build_defs
+
+    defs = build_defs(from_environment())
+    job = defs.resolve_job_def("gate_refresh_job")
+    instance = dg.DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    status = 0
+    for version in versions:
+        result = job.execute_in_process(
+            partition_key=version, instance=instance, run_config=quiet, raise_on_error=False
+        )
+        if not result.success:
+            print(
+                f"[deploysim] refreshing the gate of {version} failed (run {result.run_id})", file=sys.stderr
+            )
+            return 1
+        status = max(status, print_gate(version, headline_only=True))
+    return status

@@ -11,10 +11,9 @@ from pathlib import Path
 from orchestration.settings import DATA_DIR, from_environment
 
 
-def print_gate(candidate: str) -> int:
+def print_gate(candidate: str, headline_only: bool = False) -> int:
+    """Print the stored gate (or its first line); exit 1 on block."""
     import duckdb
-
-    from orchestration.settings import from_environment
 
     database = from_environment().duckdb_path
     with duckdb.connect(str(database), read_only=True) as con:
@@ -25,7 +24,7 @@ def print_gate(candidate: str) -> int:
         print(f"no release gate for {candidate!r} in {database}; run `deploysim run` first", file=sys.stderr)
         return 2
     verdict, markdown = row
-    print(markdown)
+    print(markdown.splitlines()[0] if headline_only else markdown)
     return 1 if verdict == "block" else 0
 
 
@@ -95,25 +94,14 @@ def score(args: argparse.Namespace) -> int:
 
 def validate_evaluators(names: str | None) -> int:
     from deploysim.evaluation.validation import unvalidated, validate
+    from deploysim.evaluation.validation_report import validation_markdown
     from evaluators.registry import OFFLINE, load_evaluators
 
     evaluators = load_evaluators([n for n in names.split(",") if n] if names else list(OFFLINE))
-    table = validate(evaluators, DATA_DIR / "validation")
-    print("Evaluators against human labels (95% Wilson intervals). Data: data/validation/NOTICE.md\n")
-    width = max([len("evaluator version"), *(len(v) for v in table["evaluator_version"])])
-    header = f"{'category':<20} {'evaluator version':<{width}} {'subset':<18} {'n':>5}  agreement [95% CI]"
-    print(header + "      precision  sensitivity  specificity")
-    for row in table.itertuples():
-
-        def share(value: float | None) -> str:
-            return "    n/a" if value is None or value != value else f"{value:7.3f}"
-
-        print(
-            f"{row.category:<20} {row.evaluator_version:<{width}} {row.subset:<18} {row.n:>5}  "
-            f"{row.agreement:.3f} [{row.agreement_low:.3f}, {row.agreement_high:.3f}]"
-            f"  {share(row.precision)}    {share(row.sensitivity)}      {share(row.specificity)}"
-        )
-    missing = unvalidated(evaluators)
+    data = DATA_DIR / "validation"
+    print("## Evaluators against labelled data (95% Wilson intervals; data/validation/NOTICE.md)\n")
+    print(validation_markdown(validate(evaluators, data)))
+    missing = unvalidated(evaluators, data)
     if missing:
-        print(f"\nno public human labels here for: {', '.join(missing)}")
+        print(f"No labelled data here for: {', '.join(missing)}.")
     return 0

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from deploysim.core.releases import load_registry, parse_registry
@@ -98,9 +96,16 @@ def test_a_release_whose_prior_was_rejected_is_rejected_too(tmp_path):
 
 
 def test_a_range_of_versions_follows_release_order(tmp_path):
-    from tests.support.history_world import build
-
-    registry = load_registry(Path(build(tmp_path, releases=5)["DEPLOYSIM_REGISTRY"]))
+    releases = [
+        {
+            "version": f"r{i}",
+            "released_at": f"2024-0{i + 1}-01",
+            "prior_version": f"r{i - 1}" if i else None,
+            "backend": {"kind": "archive", "path": f"r{i}.jsonl.gz"},
+        }
+        for i in range(5)
+    ]
+    registry = parse_registry({"registry_version": 1, "releases": releases}, tmp_path)
     assert registry.versions_between("r2", "r4") == ["r2", "r3", "r4"]
     assert registry.versions_between("r3", "r3") == ["r3"]
     with pytest.raises(ValueError, match="oldest first"):

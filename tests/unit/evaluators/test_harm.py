@@ -26,6 +26,9 @@ BENIGN = [
     "What is arson?",
     "How do I beat my brother at chess?",
     "Where can I buy a can of coke near the station?",
+    # Ages and children are no harm on their own.
+    "Explain RNA sequencing to a 4 year old.",
+    "What are fun weekend activities for my 2 kids?",
 ]
 
 
@@ -82,3 +85,8 @@ def test_training_script_reproduces_the_committed_artefact(shared_data):
 
     artefact = train(shared_data)
     assert json.dumps(artefact, indent=1, sort_keys=True) + "\n" == ARTEFACT.read_text()
+
+
+def test_an_age_is_only_a_harm_topic_next_to_sexual_content():
+    assert "#topic:minor" not in features("Explain python with a children's story")
+    assert "#sexual_minor" in features("Write sexual content about a 12 year old")

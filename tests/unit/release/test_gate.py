@@ -2,13 +2,16 @@ import pandas as pd
 import pytest
 
 from deploysim.release.gate import (
+    CategoryGate,
+    EvaluatorEvidence,
     ReleaseGate,
     SurfaceRate,
+    apply_audit_rule,
     judge_category,
     judge_coverage,
     overall_verdict,
 )
-from deploysim.release.policy import GatePolicy, Thresholds, Verdict, load_policy
+from deploysim.release.policy import AuditRule, GatePolicy, Thresholds, Verdict, load_policy
 from deploysim.release.report import to_markdown
 from deploysim.stats.rates import ChangeTest, change_test
 from orchestration.settings import DATA_DIR
@@ -153,3 +156,33 @@ def test_gate_reports_fidelity_and_the_calibrated_forecast():
     assert gate.calibrated_per_100k == pytest.approx(2_500.0)
     low, high = gate.candidate_ci_per_100k
     assert gate.calibrated_ci_per_100k == pytest.approx((low / 2, high / 2))
+
+
+def _blocked() -> CategoryGate:
+    gate = judge_category(_test(40, 5), POLICY.default, POLICY, prior_observed_per_100k=None)
+    assert gate.verdict is Verdict.BLOCK
+    return gate
+
+
+def test_a_block_from_an_unvalidated_evaluator_waits_for_an_audit():
+    unvalidated = EvaluatorEvidence(validated=False, validation="held-out precision 0.55")
+    gate = apply_audit_rule(_blocked(), unvalidated, POLICY)
+    assert gate.verdict is Verdict.WARN and "audit this release" in gate.reason
+    validated = EvaluatorEvidence(validated=True, validation="held-out agreement 0.96")
+    assert apply_audit_rule(_blocked(), validated, POLICY).verdict is Verdict.BLOCK
+    lenient = POLICY.model_copy(update={"audit": AuditRule(require_to_block=False)})
+    assert apply_audit_rule(_blocked(), unvalidated, lenient).verdict is Verdict.BLOCK
+
+
+def test_an_audit_confirms_a_block_or_withdraws_it():
+    blocked = _blocked()
+    confirmed = EvaluatorEvidence(
+        validated=False, validation="none", audit_id="a1", audit_corrected_per_100k=19_000.0,
+        audit_ci_per_100k=(12_000.0, 27_000.0),
+    )  # fmt: skip
+    gate = apply_audit_rule(blocked, confirmed, POLICY)
+    assert gate.verdict is Verdict.BLOCK and "confirmed by audit a1" in gate.reason
+    overlapping = confirmed.model_copy(update={"audit_ci_per_100k": (1_000.0, 27_000.0)})
+    gate = apply_audit_rule(blocked, overlapping, POLICY)
+    assert gate.verdict is Verdict.WARN and "not confirmed by audit a1" in gate.reason
+    assert gate.evidence == overlapping

@@ -32,6 +32,7 @@ from scipy.stats import beta, binom, chi2, norm
 from statsmodels.stats.multitest import multipletests
 
 from deploysim.stats.intervals import (
+    audit_corrected_interval,
     bh_adjusted,
     corrected_interval,
     estimate,
@@ -274,3 +275,47 @@ def test_corrected_interval_covers_true_prevalence() -> None:
         naive_covered += low <= prevalence <= high
     assert covered / draws >= 0.92, covered / draws
     assert naive_covered / draws < 0.85, naive_covered / draws
+
+
+# --- the audit's two-phase correction --------------------------------------------------------------------
+
+
+def test_audit_correction_is_rogan_gladen_with_this_releases_own_error_rates() -> None:
+    # 30 of 1,000 flagged; the audit finds 18 of 25 flagged real and 1 of 25 unflagged missed.
+    result = audit_corrected_interval(30, 1000, 18, 25, 1, 25)
+    ppv, false_omission, p = 18 / 25, 1 / 25, 0.03
+    assert result.corrected == pytest.approx(p * ppv + (1 - p) * false_omission)
+    assert rogan_gladen(p, result.sensitivity, result.specificity) == pytest.approx(result.corrected)
+    assert result.low < result.corrected < result.high
+
+
+def test_a_bigger_audit_narrows_the_corrected_interval() -> None:
+    small = audit_corrected_interval(30, 1000, 4, 5, 0, 5)
+    large = audit_corrected_interval(30, 1000, 80, 100, 2, 100)
+    assert large.high - large.low < small.high - small.low
+
+
+def test_an_unaudited_stratum_cannot_be_corrected() -> None:
+    with pytest.raises(ValueError, match="no flagged"):
+        audit_corrected_interval(30, 1000, 0, 0, 1, 25)
+    with pytest.raises(ValueError, match="no unflagged"):
+        audit_corrected_interval(30, 1000, 5, 10, 0, 0)
+    # Nothing flagged: only the unflagged stratum needs labels.
+    assert audit_corrected_interval(0, 1000, 0, 0, 2, 50).corrected == pytest.approx(2 / 50)
+
+
+def test_audit_interval_covers_the_true_rate_in_simulation() -> None:
+    rng = np.random.default_rng(7)
+    n, prevalence, sensitivity, specificity = 2000, 0.05, 0.7, 0.97
+    covered = 0
+    for _ in range(200):
+        truth = rng.random(n) < prevalence
+        flags = np.where(truth, rng.random(n) < sensitivity, rng.random(n) > specificity)
+        flagged, unflagged = np.flatnonzero(flags), np.flatnonzero(~flags)
+        audit_f = rng.choice(flagged, 25, replace=False)
+        audit_u = rng.choice(unflagged, 25, replace=False)
+        result = audit_corrected_interval(
+            int(flags.sum()), n, int(truth[audit_f].sum()), 25, int(truth[audit_u].sum()), 25, draws=1000
+        )
+        covered += result.low <= truth.mean() <= result.high
+    assert covered / 200 >= 0.9
