@@ -7,7 +7,15 @@ import json
 import duckdb
 
 from orchestration.cli import main
+from tests.support.stub_openai_server import completion, stub_openai_server
 from tests.support.tiny_world import RAW_PII, build
+
+
+def _judge(body: dict, _number: int):
+    """A judge that calls a response a refusal when it says "can't"."""
+    response = body["messages"][-1]["content"].split("<response>")[-1]
+    verdict = {"present": "can't" in response, "confidence": 0.9, "rationale": "stub"}
+    return 200, {}, completion(json.dumps(verdict))
 
 
 def _label(path, flip: str) -> list[dict]:
@@ -66,26 +74,19 @@ def test_export_label_import_corrects_the_rates_and_shows_in_the_gate(tmp_path, 
     strata = {(r["category"], r["stratum"]) for r in drawn}
     assert strata == {("refusal", "flagged"), ("refusal", "unflagged")}
     assert all(r["human_label"] == "" for r in drawn)
-    # The same seed draws the same audit.
-    assert (
-        main(
-            [
-                "audit",
-                "export",
-                "cand",
-                "--db",
-                db,
-                "--per-stratum",
-                "4",
-                "--seed",
-                "3",
-                "--out",
-                str(tmp_path / "again"),
-            ]
-        )
-        == 0
-    )
-    assert (tmp_path / "again" / exported.name).read_text() == exported.read_text()
+    # The same seed draws the same audit; a judge can pre-label it for a person to confirm.
+    judged = tmp_path / "prelabelled"
+    flags = ["--per-stratum", "4", "--seed", "3", "--out", str(judged), "--prelabel", "--judge-model", "j"]
+    with stub_openai_server(_judge) as (url, server):
+        assert main(["audit", "export", "cand", "--db", db, *flags, "--judge-base-url", url]) == 0
+    with (judged / exported.name).open(newline="") as handle:
+        prelabelled = list(csv.DictReader(handle))
+    assert [r["conversation_id"] for r in prelabelled] == [r["conversation_id"] for r in drawn]
+    assert {r["judge_label"] for r in prelabelled} == {"true", "false"} and server.calls == len(drawn)
+    assert all(r["judge_label"] == ("true" if "can't" in r["response"] else "false") for r in prelabelled)
+    assert not any(
+        value in json.dumps(server.bodies) for value in RAW_PII
+    )  # the judge sees de-identified text
 
     unflagged = next(r["conversation_id"] for r in drawn if r["stratum"] == "unflagged")
     _label(exported, flip=unflagged)  # the evaluator missed one refusal in the unflagged stratum
