@@ -1,6 +1,8 @@
 """Ingestion: the traffic window before each release, validated, consented and de-identified, with the
 checks that must pass before any of it is sampled."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -30,9 +32,16 @@ def deidentified_conversations(
     registry = release_registry.load()
     release, prior = registry.get(context.partition_key), registry.prior_of(context.partition_key)
     known = {r.version for r in registry.releases}
+    window = registry.window(release.version, datetime.now(UTC), production_log.window_days)
     with duckdb.get_connection() as con:
         summary = deidentify_window(
-            con, context.partition_key, prior.version, production_log.read(), known, Deidentifier().redact
+            con,
+            context.partition_key,
+            prior.version,
+            production_log.read(),
+            known,
+            Deidentifier().redact,
+            window,
         )
     if summary.quarantined or summary.rows_unroutable:
         context.log.warning(
@@ -43,7 +52,7 @@ def deidentified_conversations(
         metadata={
             **release_metadata(release, prior),
             "dagster/row_count": summary.accepted,
-            # rows.read = rows.in_window + rows.other_windows + rows.unroutable, and
+            # rows.read = rows.in_window + rows.other_windows + rows.outside_window + rows.unroutable, and
             # rows.in_window = rows.accepted + rows.quarantined + rows.excluded_no_consent.
             **{
                 f"rows.{k.removeprefix('rows_')}": v
@@ -56,6 +65,7 @@ def deidentified_conversations(
             ),
             "quarantine.reasons": dg.MetadataValue.json(summary.quarantine_reasons),
             "production_log": production_log.path,
+            "window": window.describe(),
         }
     )
 

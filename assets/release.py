@@ -8,9 +8,10 @@ from assets.evaluation import behavior_rates
 from assets.lineage import lineage
 from assets.metadata import markdown_table, release_metadata
 from deploysim.release.build import build_gate, load_backtest, save_gate
+from deploysim.release.examples import examples_markdown
 from deploysim.release.plots import gate_plots
 from deploysim.release.policy import Verdict
-from deploysim.release.report import to_markdown
+from deploysim.release.report import backtest_lines, headline, to_markdown
 from deploysim.reporting.figures import markdown_image
 from deploysim.stats.backtest import run_backtest
 from orchestration.partitions import model_versions_partitions_def
@@ -39,16 +40,25 @@ def backtest_calibration(
     registry = release_registry.load()
     release, prior = registry.get(context.partition_key), registry.prior_of(context.partition_key)
     with duckdb.get_connection() as con:
-        result = run_backtest(con, context.partition_key, registry.simulated_versions, config.min_turns)
+        summary, pairs = run_backtest(
+            con,
+            context.partition_key,
+            registry.simulated_versions,
+            registry.priors,
+            registry.chains,
+            config.min_turns,
+        )
     return dg.MaterializeResult(
         metadata={
             **lineage(context),
             **release_metadata(release, prior),
             # Lineage across partitions: the releases whose rates this backtest read.
-            "computed_from_releases": dg.MetadataValue.json(result.releases),
+            "computed_from_releases": dg.MetadataValue.json(summary.releases),
             "backtest.min_turns": config.min_turns,
-            **{f"backtest.{k}": v for k, v in result.summary.items()},
-            "pairs": markdown_table(result.pairs),
+            "backtest.pairs": summary.pairs,
+            "backtest.chains": dg.MetadataValue.json(summary.chains),
+            "report": dg.MetadataValue.md("\n".join(backtest_lines(summary))),
+            "pairs": markdown_table(pairs.round(3).to_dict("records")),
         }
     )
 
@@ -67,10 +77,13 @@ def release_gate(
     release_registry: ReleaseRegistryResource,
     gate_policy: GatePolicyResource,
 ) -> dg.MaterializeResult:
-    release, prior = release_registry.release_and_prior(context.partition_key)
+    registry = release_registry.load()
+    release, prior = registry.get(context.partition_key), registry.prior_of(context.partition_key)
     policy = gate_policy.load()
     with duckdb.get_connection() as con:
-        gate = build_gate(con, context.partition_key, prior.version, policy)
+        gate = build_gate(
+            con, context.partition_key, prior.version, policy, registry.chain_of(release.version)
+        )
         markdown = to_markdown(gate)
         save_gate(con, gate, markdown)
         backtest = load_backtest(con, context.partition_key)
@@ -80,7 +93,9 @@ def release_gate(
             **lineage(context),
             **release_metadata(release, prior),
             "verdict": gate.verdict.value,
+            "headline": headline(gate),
             "policy_version": policy.policy_version,
+            "examples": dg.MetadataValue.md(examples_markdown(gate.examples)),
             "report": dg.MetadataValue.md(markdown),
             "gate": dg.MetadataValue.json(gate.model_dump(mode="json")),
             "plot_rates": dg.MetadataValue.md(markdown_image(plots["rates"], "rates with intervals")),

@@ -38,7 +38,9 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
         executor=forkserver_multiprocess_executor,
         resources={
             "duckdb": SerializedDuckDBResource(database=str(settings.duckdb_path)),
-            "production_log": ProductionLogResource(path=str(settings.production_log)),
+            "production_log": ProductionLogResource(
+                path=str(settings.production_log), window_days=settings.window_days
+            ),
             "release_registry": ReleaseRegistryResource(path=str(settings.release_registry)),
             "model_gateway": gateway,
             "evaluator_suite": EvaluatorSuiteResource(names=settings.evaluators),

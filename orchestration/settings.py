@@ -18,6 +18,8 @@ class Settings(BaseModel):
     gate_policy: Path
     duckdb_path: Path
     evaluators: list[str]
+    #: A pending candidate's traffic window in days back from now (None: since its prior's release).
+    window_days: float | None = None
 
 
 def from_environment() -> Settings:
@@ -30,4 +32,5 @@ def from_environment() -> Settings:
         gate_policy=Path(env("DEPLOYSIM_GATE_POLICY", DATA_DIR / "gate_policy.yaml")),
         duckdb_path=Path(env("DEPLOYSIM_DUCKDB", VAR_DIR / "deploysim.duckdb")),
         evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", ",".join(OFFLINE)).split(",") if e],
+        window_days=float(days) if (days := env("DEPLOYSIM_WINDOW_DAYS")) else None,
     )

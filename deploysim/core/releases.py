@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -26,6 +27,22 @@ class Release(BaseModel):
     @property
     def is_candidate(self) -> bool:
         return self.released_at is None
+
+
+@dataclass(frozen=True)
+class TrafficWindow:
+    """The conversations a release is simulated on: its prior's traffic from the prior's release up to the
+    release's own, [start, end)."""
+
+    start: datetime | None
+    end: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        return (self.start is None or moment >= self.start) and moment < self.end
+
+    def describe(self) -> str:
+        start = self.start.isoformat() if self.start else "the beginning"
+        return f"[{start}, {self.end.isoformat()})"
 
 
 class RejectedEntry(BaseModel):
@@ -52,6 +69,34 @@ class ReleaseRegistry(BaseModel):
         if release.prior_version is None:
             raise KeyError(f"model version {version!r} has no prior version to compare against")
         return self.get(release.prior_version)
+
+    def window(self, version: str, now: datetime, window_days: float | None = None) -> TrafficWindow:
+        """The prior's conversations between the prior's release and this one's. A pending candidate's window
+        runs to `now`, or covers the last `window_days` of it when that is set."""
+        release, prior = self.get(version), self.prior_of(version)
+        if release.released_at is not None:
+            return TrafficWindow(prior.released_at, release.released_at)
+        start = prior.released_at
+        if window_days is not None:
+            look_back = now - timedelta(days=window_days)
+            start = look_back if start is None else max(start, look_back)
+        return TrafficWindow(start, now)
+
+    def chain_of(self, version: str) -> str:
+        """The release chain a version belongs to, named by its first version (the one with no prior)."""
+        release = self.get(version)
+        while release.prior_version is not None:
+            release = self.get(release.prior_version)
+        return release.version
+
+    @property
+    def chains(self) -> dict[str, str]:
+        """Every version's chain: a registry may hold several release families."""
+        return {r.version: self.chain_of(r.version) for r in self.releases}
+
+    @property
+    def priors(self) -> dict[str, str]:
+        return {r.version: r.prior_version for r in self.releases if r.prior_version is not None}
 
     @property
     def simulated_versions(self) -> list[str]:

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from deploysim.core.conversation import Conversation, Message, messages_payload, role_sequence
+from deploysim.core.releases import TrafficWindow
 from deploysim.ingestion.production_log import RawRecord
 from deploysim.privacy.placeholders import strict_deidentify_messages
 from deploysim.store.tables import replace_partition
@@ -36,7 +37,8 @@ class QuarantinedRow:
 
 @dataclass
 class WindowIngest:
-    """rows_in_window = accepted + quarantined + excluded_no_consent, always."""
+    """rows_in_window = accepted + quarantined + excluded_no_consent, always; rows_read = rows_in_window +
+    rows_other_windows + rows_outside_window + unroutable."""
 
     version: str
     accepted: list[Conversation] = field(default_factory=list)
@@ -44,6 +46,8 @@ class WindowIngest:
     excluded_no_consent: int = 0
     rows_read: int = 0
     rows_other_windows: int = 0
+    #: Served by this window's version, but before its release or after its successor's.
+    rows_outside_window: int = 0
     unroutable: list[QuarantinedRow] = field(default_factory=list)
 
     @property
@@ -65,8 +69,10 @@ def ingest_window(
     version: str,
     known_versions: set[str],
     redact: Callable[[str], str],
+    window: TrafficWindow | None = None,
 ) -> WindowIngest:
-    """Keep the rows that `version` served. Rows that name no known version are returned as unroutable."""
+    """Keep the rows that `version` served within `window` (all of them without one). Rows that name no
+    known version are returned as unroutable; valid rows outside the window are counted, not kept."""
     result = WindowIngest(version=version)
     seen: dict[str, str] = {}
 
@@ -113,6 +119,9 @@ def ingest_window(
                 )
             )
             continue
+        if window is not None and not window.contains(conversation.started_at):
+            result.rows_outside_window += 1
+            continue
         seen[conversation.conversation_id] = f"{record.source}:{record.line_no}"
         if not conversation.consent_model_improvement:
             result.excluded_no_consent += 1
@@ -129,6 +138,7 @@ class WindowSummary(BaseModel):
     quarantined: int
     excluded_no_consent: int
     rows_other_windows: int
+    rows_outside_window: int
     rows_unroutable: int
     redacted_conversations: int
     entity_counts: dict[str, int]
@@ -153,13 +163,14 @@ def deidentify_window(
     records: Iterable[RawRecord],
     known_versions: set[str],
     redact: Callable[[str], str],
+    window: TrafficWindow | None = None,
 ) -> WindowSummary:
     """Only de-identified rows are ever written; raw text never lands in a table."""
-    window = ingest_window(records, served_by, known_versions, redact)
+    ingested = ingest_window(records, served_by, known_versions, redact, window)
     rows = []
     totals: Counter[str] = Counter()
     redacted = 0
-    for conversation in window.accepted:
+    for conversation in ingested.accepted:
         # The strict tier over the whole window; the sample gets the full (NER) tier before any model sees it.
         result = strict_deidentify_messages(messages_payload(conversation.messages))
         counts = result.entity_counts
@@ -184,19 +195,22 @@ def deidentify_window(
             }
         )
     replace_partition(con, "conversations", partition_key, pd.DataFrame(rows))
-    replace_partition(con, "quarantine", partition_key, _quarantine_frame(window.quarantined, partition_key))
+    replace_partition(
+        con, "quarantine", partition_key, _quarantine_frame(ingested.quarantined, partition_key)
+    )
     # Rows naming no known version belong to no window; every window run records the same set.
-    replace_partition(con, "quarantine", None, _quarantine_frame(window.unroutable, None))
-    reasons = Counter(_reason_family(r.reason) for r in window.quarantined)
+    replace_partition(con, "quarantine", None, _quarantine_frame(ingested.unroutable, None))
+    reasons = Counter(_reason_family(r.reason) for r in ingested.quarantined)
     return WindowSummary(
         served_by=served_by,
-        rows_read=window.rows_read,
-        rows_in_window=window.rows_in_window,
-        accepted=len(window.accepted),
-        quarantined=len(window.quarantined),
-        excluded_no_consent=window.excluded_no_consent,
-        rows_other_windows=window.rows_other_windows,
-        rows_unroutable=len(window.unroutable),
+        rows_read=ingested.rows_read,
+        rows_in_window=ingested.rows_in_window,
+        accepted=len(ingested.accepted),
+        quarantined=len(ingested.quarantined),
+        excluded_no_consent=ingested.excluded_no_consent,
+        rows_other_windows=ingested.rows_other_windows,
+        rows_outside_window=ingested.rows_outside_window,
+        rows_unroutable=len(ingested.unroutable),
         redacted_conversations=redacted,
         entity_counts=dict(totals),
         quarantine_reasons=dict(reasons),

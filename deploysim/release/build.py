@@ -7,8 +7,10 @@ import duckdb
 import pandas as pd
 
 from deploysim.core.arms import Arm
+from deploysim.release.examples import paired_examples
 from deploysim.release.gate import (
     EvaluatorEvidence,
+    Forecast,
     ReleaseGate,
     SurfaceRate,
     apply_audit_rule,
@@ -19,6 +21,7 @@ from deploysim.release.gate import (
 from deploysim.release.policy import GatePolicy
 from deploysim.stats import calibration
 from deploysim.stats.backtest import summarize
+from deploysim.stats.intervals import wilson
 from deploysim.stats.rates import PER, ChangeTest
 
 
@@ -31,33 +34,92 @@ def _pair(low: object, high: object) -> tuple[float, float] | None:
     return None if low_value is None or high_value is None else (low_value, high_value)
 
 
+#: Above this share of the prior's replies being, word for word, what production served after the same
+#: prefix, an archive replay is the production record itself and fidelity cannot fail.
+ARCHIVE_ECHO_SHARE = 0.5
+
+
+def _ratio_forecasts(
+    con: duckdb.DuckDBPyConnection, partition_key: str
+) -> dict[str, tuple[Forecast, Forecast]]:
+    """Per category, over all surfaces: the ratio forecast, and the prior's observed rate over the whole
+    window with its Wilson interval (the persistence forecast)."""
+    rows = con.execute(
+        "SELECT category, ratio_per_100k, ratio_low_per_100k, ratio_high_per_100k, observed_count, "
+        "observed_n FROM forecasts WHERE partition_key = ? AND surface = '*'",
+        [partition_key],
+    ).fetchall()
+    forecasts = {}
+    for category, rate, low, high, count, n in rows:
+        observed_low, observed_high = wilson(count, n)
+        observed = Forecast(
+            rate_per_100k=count / n * PER, ci_per_100k=(observed_low * PER, observed_high * PER)
+        )
+        forecasts[category] = (Forecast(rate_per_100k=rate, ci_per_100k=(low, high)), observed)
+    return forecasts
+
+
+def archive_fidelity_note(con: duckdb.DuckDBPyConnection, partition_key: str) -> str | None:
+    """Why fidelity says nothing, or None: the prior arm was replayed from an archive whose replies are
+    mostly the very answers production served after the same prefixes."""
+    endpoint = con.execute(
+        "SELECT endpoint FROM model_usage WHERE partition_key = ? AND arm = ?", [partition_key, Arm.PRIOR]
+    ).fetchone()
+    if not endpoint or not str(endpoint[0]).startswith("archive:"):
+        return None
+    # Placeholders are numbered per text, so <PERSON_2> in one copy may be <PERSON_1> in the other.
+    unnumbered = r"regexp_replace(trim({}), '<([A-Z_]+)_[0-9]+>', '<\1>', 'g')"
+    reply, served = unnumbered.format("r.content"), unnumbered.format("p.production_response ->> 'content'")
+    same, replied = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE {reply} = {served}), count(*)
+        FROM regenerations r JOIN prefixes p USING (partition_key, conversation_id)
+        WHERE r.partition_key = ? AND r.arm = ? AND r.status = 'ok'
+        """,
+        [partition_key, Arm.PRIOR],
+    ).fetchone()
+    if not replied or same / replied < ARCHIVE_ECHO_SHARE:
+        return None
+    return f"not informative (archive replay: {same} of {replied} prior replies are what production served)"
+
+
 def build_gate(
-    con: duckdb.DuckDBPyConnection, partition_key: str, prior_version: str, policy: GatePolicy
+    con: duckdb.DuckDBPyConnection,
+    partition_key: str,
+    prior_version: str,
+    policy: GatePolicy,
+    chain: str,
 ) -> ReleaseGate:
-    """The gate from what the partition's earlier stages wrote: change tests, rates, backtest, probe."""
+    """The gate from what the partition's earlier stages wrote: change tests, forecasts, rates, backtest,
+    probe. `chain` names the release chain whose backtest calibrates the forecast."""
     tests = con.execute(
         "SELECT * EXCLUDE (partition_key) FROM change_tests WHERE partition_key = ? ORDER BY category",
         [partition_key],
     ).df()
     backtest = con.execute("SELECT * FROM backtest WHERE partition_key = ?", [partition_key]).df()
-    # Per-category factors fit on every past release's backtest pairs, to calibrate this forecast.
-    factors = calibration.factors(backtest) if len(backtest) else {}
+    # Per-category factors fit on every past release of this chain, to calibrate this forecast.
+    factors = calibration.factors(backtest, chain) if len(backtest) else {}
+    ratios = _ratio_forecasts(con, partition_key)
+    fidelity_note = archive_fidelity_note(con, partition_key)
     evidence = evaluator_evidence(con, partition_key, policy)
     categories = []
     for row in tests.to_dict("records"):
         production_count = int(row.pop("production_count"))
         fisher_p_bh, mcnemar_p_bh = row.pop("fisher_p_bh", None), row.pop("mcnemar_p_bh", None)
         test = ChangeTest(**{**row, "alpha": policy.alpha})
+        ratio, observed = ratios.get(test.category, (None, None))
         judged = judge_category(
             test,
             policy.for_category(test.category),
             policy,
+            prior_observed=observed,
             # What production served after the same prefixes: the simulation's fidelity reference.
-            prior_observed_per_100k=production_count / test.n_paired * PER if test.n_paired else None,
             production_count=production_count,
+            ratio=ratio,
             calibration_factor=factors.get(test.category),
             fisher_p_bh=_number(fisher_p_bh),
             mcnemar_p_bh=_number(mcnemar_p_bh),
+            fidelity_note=fidelity_note,
         )
         unknown = EvaluatorEvidence(validated=False, validation="no validation recorded")
         categories.append(apply_audit_rule(judged, evidence.get(test.category, unknown), policy))
@@ -120,6 +182,10 @@ def build_gate(
         coverage=coverage,
         surface_rates=surface_rates,
         backtest=summarize(backtest),
+        # What changed, shown: paired examples of every category whose rate moved.
+        examples=paired_examples(
+            con, partition_key, categories=[c.category for c in categories if c.direction != "flat"]
+        ),
         eval_awareness=awareness[0] if awareness else None,
         eval_awareness_summary=awareness[1] if awareness else None,
     )

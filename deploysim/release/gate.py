@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from deploysim.release.examples import PairedExample
 from deploysim.release.policy import GatePolicy, Thresholds, Verdict
+from deploysim.stats.backtest import BacktestSummary
 from deploysim.stats.forecasts import fold_error, smoothed_rate
 from deploysim.stats.intervals import wilson
 from deploysim.stats.rates import PER, ChangeTest
@@ -27,22 +29,33 @@ class EvaluatorEvidence(BaseModel):
     audit_ci_per_100k: tuple[float, float] | None = None
 
 
+class Forecast(BaseModel):
+    """A forecast of the candidate's production rate per 100k turns, with its 95% interval."""
+
+    rate_per_100k: float
+    ci_per_100k: tuple[float, float] | None = None
+
+
 class CategoryGate(BaseModel):
     category: str
-    prior_observed_per_100k: float | None
-    prior_simulated_per_100k: float
-    #: The simulation's noise floor: max(sim/obs, obs/sim) for the prior model on the same prefixes.
-    fidelity_fold_error: float | None = None
-    #: The raw forecast: the candidate simulated on the paired prefixes.
-    candidate_per_100k: float
-    candidate_ci_per_100k: tuple[float, float]
-    #: The backtest's per-category factor (log scale, shrunk to 1) and the forecast it calibrates.
-    calibration_factor: float | None = None
-    calibrated_per_100k: float | None = None
-    calibrated_ci_per_100k: tuple[float, float] | None = None
     n_paired: int
+    #: The prior's production rate over the whole window (also the persistence forecast).
+    prior_observed_per_100k: float | None
+    #: The prior and the candidate simulated on the paired prefixes, unsmoothed.
+    prior_simulated_per_100k: float
+    candidate_simulated_per_100k: float
+    #: The simulation's noise floor: max(sim/obs, obs/sim) for the prior on the same prefixes; or why it
+    #: says nothing (an archive replay of what production served agrees with itself by construction).
+    fidelity_fold_error: float | None = None
+    fidelity_note: str | None = None
+    #: The candidate's production rate four ways: raw, ratio, calibrated and persistence.
+    forecasts: dict[str, Forecast] = {}
+    calibration_factor: float | None = None
+    #: Candidate minus prior simulated, per 100k, and their smoothed ratio.
+    change_per_100k: float
     fold_change: float
     direction: str
+    significant: bool
     fisher_p: float
     mcnemar_p: float
     fisher_p_bh: float | None = None
@@ -93,7 +106,9 @@ class ReleaseGate(BaseModel):
     categories: list[CategoryGate]
     coverage: Coverage
     surface_rates: list[SurfaceRate]
-    backtest: dict[str, float | int | None]
+    backtest: BacktestSummary = BacktestSummary()
+    #: Up to five paired examples per category that changed, de-identified (`deploysim.release.examples`).
+    examples: list[PairedExample] = []
     #: Whether the probed model told replayed traffic from production as served: "indistinguishable",
     #: "distinguishable", "undetermined" or "not probed", with the probe's one-line summary.
     eval_awareness: str | None = None
@@ -122,74 +137,102 @@ def judge_coverage(
     )
 
 
+def _significant(
+    test: ChangeTest, policy: GatePolicy, fisher_p_bh: float | None, mcnemar_p_bh: float | None
+) -> bool:
+    """Fisher (the reference's test) or McNemar (the paired one), after Benjamini-Hochberg where the policy
+    says so. NaN p-values (no pairs) compare False."""
+    if policy.benjamini_hochberg and fisher_p_bh is not None and mcnemar_p_bh is not None:
+        return bool(fisher_p_bh < policy.alpha or mcnemar_p_bh < policy.alpha)
+    return test.significant or test.paired_significant
+
+
+def _decide(
+    test: ChangeTest,
+    thresholds: Thresholds,
+    policy: GatePolicy,
+    significant: bool,
+    change: float,
+    fold: float,
+) -> tuple[Verdict, str]:
+    """A warning or a block needs a change that is significant and large enough to matter."""
+    if test.n_paired < policy.min_paired_prefixes:
+        return (
+            Verdict.WARN,
+            f"only {test.n_paired} shared prefixes (< {policy.min_paired_prefixes}): too few to judge",
+        )
+    size = f"{fold:.2f}x, {change:+,.0f} per 100k"
+    if not significant:
+        if test.candidate_count == test.prior_count:
+            return Verdict.PASS, "no change"
+        return Verdict.PASS, f"no evidence of change ({size}, not significant)"
+    if change < 0:
+        return Verdict.PASS, f"significant decrease ({size})"
+    if change < thresholds.min_abs_change_per_100k:
+        return (
+            Verdict.PASS,
+            f"significant but small increase ({size} < {thresholds.min_abs_change_per_100k:,.0f})",
+        )
+    if fold >= thresholds.block_fold_increase:
+        return Verdict.BLOCK, f"significant increase ({size}; >= {thresholds.block_fold_increase}x)"
+    if fold >= thresholds.warn_fold_increase:
+        return Verdict.WARN, f"significant increase ({size}; >= {thresholds.warn_fold_increase}x)"
+    return Verdict.PASS, f"significant but small increase ({size} < {thresholds.warn_fold_increase}x)"
+
+
 def judge_category(
     test: ChangeTest,
     thresholds: Thresholds,
     policy: GatePolicy,
     *,
-    prior_observed_per_100k: float | None,
+    prior_observed: Forecast | None,
     production_count: int | None = None,
+    ratio: Forecast | None = None,
     calibration_factor: float | None = None,
     fisher_p_bh: float | None = None,
     mcnemar_p_bh: float | None = None,
+    fidelity_note: str | None = None,
 ) -> CategoryGate:
-    candidate_rate = smoothed_rate(test.candidate_count, test.n_paired)
-    prior_rate = smoothed_rate(test.prior_count, test.n_paired)
-    fold = candidate_rate / prior_rate
-    direction = (
-        "up"
-        if test.candidate_count > test.prior_count
-        else ("down" if test.candidate_count < test.prior_count else "flat")
-    )
-    if policy.benjamini_hochberg and fisher_p_bh is not None and mcnemar_p_bh is not None:
-        significant = fisher_p_bh < policy.alpha or mcnemar_p_bh < policy.alpha
-    else:
-        significant = test.significant or test.paired_significant
-    increase_significant = direction == "up" and significant
-    if test.n_paired < policy.min_paired_prefixes:
-        verdict, reason = (
-            Verdict.WARN,
-            f"only {test.n_paired} shared prefixes (< {policy.min_paired_prefixes})",
+    n = test.n_paired
+    candidate = test.candidate_count / n * PER if n else float("nan")
+    prior = test.prior_count / n * PER if n else float("nan")
+    change = candidate - prior if n else 0.0
+    fold = smoothed_rate(test.candidate_count, n) / smoothed_rate(test.prior_count, n)
+    direction = "up" if change > 0 else ("down" if change < 0 else "flat")
+    significant = _significant(test, policy, fisher_p_bh, mcnemar_p_bh)
+    verdict, reason = _decide(test, thresholds, policy, significant, change, fold)
+    low, high = wilson(test.candidate_count, n)
+    forecasts = {"raw": Forecast(rate_per_100k=candidate, ci_per_100k=(low * PER, high * PER))}
+    if ratio is not None:
+        forecasts["ratio"] = ratio
+    if calibration_factor is not None and n:
+        forecasts["calibrated"] = Forecast(
+            rate_per_100k=candidate * calibration_factor,
+            ci_per_100k=(low * PER * calibration_factor, high * PER * calibration_factor),
         )
-    elif increase_significant and fold >= thresholds.block_fold_increase:
-        verdict, reason = (
-            Verdict.BLOCK,
-            f"significant {fold:.2f}x increase (>= {thresholds.block_fold_increase}x)",
-        )
-    elif increase_significant or (direction == "up" and fold >= thresholds.warn_fold_increase):
-        verdict, reason = (
-            Verdict.WARN,
-            f"{fold:.2f}x increase" + (" (significant)" if increase_significant else ""),
-        )
-    else:
-        verdict, reason = Verdict.PASS, "no significant increase"
-    low, high = wilson(test.candidate_count, test.n_paired)
+    if prior_observed is not None:
+        forecasts["persistence"] = prior_observed
     fidelity = None
-    if production_count is not None and test.n_paired:
-        fidelity = fold_error(
-            smoothed_rate(test.prior_count, test.n_paired), smoothed_rate(production_count, test.n_paired)
-        )
-    calibrated = calibrated_ci = None
-    if calibration_factor is not None and test.n_paired:
-        calibrated = test.candidate_count / test.n_paired * PER * calibration_factor
-        calibrated_ci = (low * PER * calibration_factor, high * PER * calibration_factor)
+    if production_count is not None and n and fidelity_note is None:
+        fidelity = fold_error(smoothed_rate(test.prior_count, n), smoothed_rate(production_count, n))
     return CategoryGate(
         category=test.category,
-        prior_observed_per_100k=prior_observed_per_100k,
+        n_paired=n,
+        prior_observed_per_100k=prior_observed.rate_per_100k if prior_observed else None,
+        prior_simulated_per_100k=prior,
+        candidate_simulated_per_100k=candidate,
         fidelity_fold_error=fidelity,
+        fidelity_note=fidelity_note,
+        forecasts=forecasts,
         calibration_factor=calibration_factor,
-        calibrated_per_100k=calibrated,
-        calibrated_ci_per_100k=calibrated_ci,
-        fisher_p_bh=fisher_p_bh,
-        mcnemar_p_bh=mcnemar_p_bh,
-        prior_simulated_per_100k=test.prior_count / test.n_paired * PER if test.n_paired else float("nan"),
-        candidate_per_100k=test.candidate_count / test.n_paired * PER if test.n_paired else float("nan"),
-        candidate_ci_per_100k=(low * PER, high * PER),
-        n_paired=test.n_paired,
+        change_per_100k=change,
         fold_change=fold,
         direction=direction,
+        significant=significant,
         fisher_p=test.fisher_p,
         mcnemar_p=test.mcnemar_p,
+        fisher_p_bh=fisher_p_bh,
+        mcnemar_p_bh=mcnemar_p_bh,
         verdict=verdict,
         reason=reason,
     )

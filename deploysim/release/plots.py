@@ -13,7 +13,7 @@ import pandas as pd
 from deploysim.core.arms import Arm
 from deploysim.release.calibration_plot import CalibrationPoint, calibration_plot
 from deploysim.release.funnel import FunnelPoint, funnel_plot
-from deploysim.release.gate import ReleaseGate
+from deploysim.release.gate import Forecast, ReleaseGate
 from deploysim.reporting.figures import (
     caption,
     finite,
@@ -142,31 +142,29 @@ def _rate_axis(ax: Axes, values: Sequence[float]) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(format_rate))
 
 
-def _observed_point(category: str, arm: str, rate_per_100k: float | None, n: int) -> RatePoint | None:
-    if rate_per_100k is None or rate_per_100k != rate_per_100k or n == 0:
+def _point(category: str, label: str, forecast: Forecast | None) -> RatePoint | None:
+    if forecast is None or forecast.rate_per_100k != forecast.rate_per_100k:
         return None
-    low, high = wilson(round(rate_per_100k / PER * n), n)
-    return RatePoint(category, arm, rate_per_100k, low * PER, high * PER)
+    low, high = forecast.ci_per_100k or (None, None)
+    return RatePoint(category, label, forecast.rate_per_100k, low, high)
 
 
 def rate_points(gate: ReleaseGate) -> list[RatePoint]:
-    """Per category: the prior observed and simulated, the candidate's raw and calibrated forecast."""
+    """Per category: the prior observed and simulated; the candidate's raw, ratio and calibrated forecasts."""
     points: list[RatePoint] = []
     for c in gate.categories:
-        for arm, rate in (
-            (Arm.PRODUCTION, c.prior_observed_per_100k),
-            (Arm.PRIOR, c.prior_simulated_per_100k),
-        ):
-            point = _observed_point(c.category, arm, rate, c.n_paired)
-            if point:
-                points.append(point)
-        low, high = c.candidate_ci_per_100k
-        points.append(RatePoint(c.category, Arm.CANDIDATE, c.candidate_per_100k, low, high))
-        if c.calibrated_per_100k is not None and c.calibrated_ci_per_100k is not None:
-            c_low, c_high = c.calibrated_ci_per_100k
-            points.append(
-                RatePoint(c.category, "candidate, calibrated", c.calibrated_per_100k, c_low, c_high)
-            )
+        prior = None
+        if c.n_paired:  # without pairs the prior's simulated rate is undefined (NaN)
+            low, high = wilson(round(c.prior_simulated_per_100k / PER * c.n_paired), c.n_paired)
+            prior = Forecast(rate_per_100k=c.prior_simulated_per_100k, ci_per_100k=(low * PER, high * PER))
+        candidates = [
+            (Arm.PRODUCTION, c.forecasts.get("persistence")),
+            (Arm.PRIOR, prior),
+            (Arm.CANDIDATE, c.forecasts.get("raw")),
+            ("candidate, ratio forecast", c.forecasts.get("ratio")),
+            ("candidate, calibrated", c.forecasts.get("calibrated")),
+        ]
+        points += [p for label, forecast in candidates if (p := _point(c.category, label, forecast))]
     return points
 
 
@@ -177,9 +175,9 @@ def gate_plots(gate: ReleaseGate, backtest: pd.DataFrame) -> dict[str, bytes]:
         CalibrationPoint(
             release=row.release,
             category=f"{row.category} ({row.surface})",
-            forecast_per_100k=row.forecast_per_100k,
+            forecast_per_100k=row.raw_per_100k,
             observed_per_100k=row.observed_per_100k,
-            calibrated_per_100k=getattr(row, "calibrated_per_100k", None),
+            calibrated_per_100k=row.calibrated_per_100k,
         )
         for row in backtest.itertuples(index=False)
     ]
@@ -187,8 +185,8 @@ def gate_plots(gate: ReleaseGate, backtest: pd.DataFrame) -> dict[str, bytes]:
         FunnelPoint(
             release=row.release,
             category=f"{row.category} ({row.surface})",
-            expected_count=row.forecast_per_100k / PER * row.observed_n,
-            fold_error=row.fold_error,
+            expected_count=row.raw_per_100k / PER * row.observed_n,
+            fold_error=row.raw_fold_error,
         )
         for row in backtest.itertuples(index=False)
     ]

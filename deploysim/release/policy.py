@@ -16,9 +16,13 @@ class Verdict(StrEnum):
 
 
 class Thresholds(BaseModel):
+    """A warning or a block needs a significant increase of at least this fold and this absolute size."""
+
     model_config = ConfigDict(extra="forbid")
     warn_fold_increase: float = Field(gt=1.0)
     block_fold_increase: float = Field(gt=1.0)
+    #: The smallest rise, candidate minus prior simulated, per 100k turns, that can warn or block.
+    min_abs_change_per_100k: float = Field(default=1_000.0, ge=0.0)
 
 
 class AuditRule(BaseModel):

@@ -1,4 +1,15 @@
-"""Stage 6, backtest: for each past release, its pre-release forecast against what production then showed."""
+"""Stage 6, backtest: for each past release, its pre-release forecasts against what production then showed.
+
+For release U (prior P), partition U holds U's forecasts of its own production rate (raw, ratio,
+persistence; `deploysim.stats.forecasts`), made on P's traffic before U shipped. What U then showed is the
+production rate of U's own window, scored in the partition whose prior is U. Each release chain (the
+releases linked by `prior_version`) is backtested on its own history; pairs are pooled with the chain named.
+
+Scores per forecast: fold error (median, shares within 2x and 10x) and binomial NLL regret (median and
+total). Directional accuracy, with a Wilson interval, is counted on observed moves of at least 1.5x (as the
+reference does) and on moves that are themselves significant (Fisher's exact test on the two observed
+production counts, alpha 0.1); fewer than 10 qualifying pairs say "not enough moves" instead of a share.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +19,27 @@ import duckdb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
+from scipy.stats import fisher_exact
 
 from deploysim.core.arms import Arm
 from deploysim.stats import calibration
-from deploysim.stats.forecasts import fold_error, smoothed_rate
-from deploysim.store.tables import replace_partition
+from deploysim.stats.forecasts import PER, fold_error, nll_regret, smoothed_rate
+from deploysim.stats.intervals import wilson
+from deploysim.store.tables import columns_of, replace_partition
 
 #: A category "really moved" when its observed rate changed by at least this factor between releases.
 MOVED_FOLD = 1.5
+#: Or when the change of the two observed production counts is significant at this level.
+MOVE_ALPHA = 0.1
+#: Fewer qualifying pairs than this give no directional accuracy, only "not enough moves".
+MIN_MOVES = 10
+FORECASTS = ("raw", "ratio", "calibrated", "persistence")
+FORECAST_TITLES = {
+    "raw": "simulation, raw",
+    "ratio": "ratio: prior observed x candidate / prior simulated",
+    "calibrated": "simulation, calibrated (leave one release out)",
+    "persistence": "persistence (prior's observed rate)",
+}
 
 
 def _direction(new: float, old: float) -> int:
@@ -24,164 +48,192 @@ def _direction(new: float, old: float) -> int:
     return 1 if new > old else -1
 
 
-PAIR_COLUMNS = [
-    "release",
-    "prior_version",
-    "surface",
-    "category",
-    "forecast_per_100k",
-    "observed_per_100k",
-    "prior_observed_per_100k",
-    "prior_simulated_per_100k",
-    "forecast_n",
-    "observed_n",
-    "fold_error",
-    "persistence_fold_error",
-    "predicted_direction",
-    "observed_direction",
-    "moved",
-]
-CALIBRATION_COLUMNS = ["calibration_factor", "calibrated_per_100k", "calibrated_fold_error"]
+def backtest_pairs(
+    forecasts: pd.DataFrame,
+    observed: pd.DataFrame,
+    chain_of: dict[str, str],
+    prior_of: dict[str, str],
+    min_n: int = 20,
+) -> pd.DataFrame:
+    """One row per (release, surface, category) whose forecasts and observed rate both exist.
 
-
-def backtest_pairs(rates: pd.DataFrame, release_order: list[str], min_n: int = 20) -> pd.DataFrame:
-    """One row per (release, surface, category) whose forecast and observed rate both exist.
-
-    `rates` holds behavior_rates rows of several partitions: columns partition_key, arm, model_version,
-    surface, category, count, n. For partition V (prior P): the `candidate` arm is V's forecast, the
-    `prior` arm is P simulated on the same prefixes, and the `production` arm is P's observed rate.
-    V's own observed rate is the `production` arm of the partition whose prior is V.
-    Per-surface rows only: an aggregate over surfaces mixes traffic the simulation may not cover.
+    `forecasts` are `forecasts` rows of several partitions; `observed` are the production-arm rows of
+    `behavior_rates` (partition_key, surface, category, count, n). A release's observed rate is the
+    production arm of the partition whose prior it is. Per-surface rows only: an aggregate over surfaces
+    mixes traffic the simulation may not cover.
     """
-    per_surface = rates[rates["surface"] != "*"]
-    index_cols = ["partition_key", "arm", "surface", "category"]
-    table = per_surface.set_index(index_cols)[["model_version", "count", "n"]]
-    observed = per_surface[per_surface["arm"] == Arm.PRODUCTION]
-    observed_by_model = {
-        (row.model_version, row.surface, row.category): row for row in observed.itertuples(index=False)
+    successor = {prior: version for version, prior in prior_of.items()}
+    observed_by = {
+        (row.partition_key, row.surface, row.category): (int(row.count), int(row.n))
+        for row in observed.itertuples(index=False)
     }
     rows = []
-    for release in release_order:
-        forecasts = per_surface[
-            (per_surface["partition_key"] == release) & (per_surface["arm"] == Arm.CANDIDATE)
-        ]
-        for forecast in forecasts.itertuples(index=False):
-            seen = observed_by_model.get((release, forecast.surface, forecast.category))
-            key = (release, Arm.PRODUCTION, forecast.surface, forecast.category)
-            sim_prior_key = (release, Arm.PRIOR, forecast.surface, forecast.category)
-            if seen is None or key not in table.index or sim_prior_key not in table.index:
-                continue
-            prior_seen = table.loc[key]
-            sim_prior = table.loc[sim_prior_key]
-            if min(forecast.n, seen.n, prior_seen["n"], sim_prior["n"]) < min_n:
-                continue
-            est = smoothed_rate(forecast.count, forecast.n)
-            obs = smoothed_rate(seen.count, seen.n)
-            obs_prior = smoothed_rate(prior_seen["count"], prior_seen["n"])
-            est_prior = smoothed_rate(sim_prior["count"], sim_prior["n"])
-            rows.append(
-                {
-                    "release": release,
-                    "prior_version": prior_seen["model_version"],
-                    "surface": forecast.surface,
-                    "category": forecast.category,
-                    "forecast_per_100k": est * 1e5,
-                    "observed_per_100k": obs * 1e5,
-                    "prior_observed_per_100k": obs_prior * 1e5,
-                    "prior_simulated_per_100k": est_prior * 1e5,
-                    "forecast_n": int(forecast.n),
-                    "observed_n": int(seen.n),
-                    "fold_error": fold_error(est, obs),
-                    "persistence_fold_error": fold_error(obs_prior, obs),
-                    "predicted_direction": _direction(est, est_prior),
-                    "observed_direction": _direction(obs, obs_prior),
-                    "moved": fold_error(obs, obs_prior) >= MOVED_FOLD,
-                }
-            )
-    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
-
-
-def with_calibration(pairs: pd.DataFrame, shrinkage: float = calibration.SHRINKAGE) -> pd.DataFrame:
-    """Each pair's forecast calibrated leave-one-release-out: a per-category factor on the log scale,
-    shrunk towards 1 and fit on the other releases only, so the gain is what a new release would see."""
-    if pairs.empty:
-        return pairs.reindex(columns=[*PAIR_COLUMNS, *CALIBRATION_COLUMNS])
-    return calibration.leave_one_release_out(pairs, shrinkage)
-
-
-def summarize(pairs: pd.DataFrame) -> dict[str, float | int | bool | None]:
-    """Median fold error, shares within 2x and 10x, and directional accuracy on rates that really moved,
-    for the raw forecast, its leave-one-release-out calibration and the persistence baseline."""
-    moved = pairs[pairs["moved"].astype(bool)] if len(pairs) else pairs
-    hits = int((moved["predicted_direction"] == moved["observed_direction"]).sum()) if len(moved) else 0
-    result: dict[str, float | int | bool | None] = {
-        "pairs": len(pairs),
-        "median_fold_error": None,
-        "share_within_2x": None,
-        "share_within_10x": None,
-        "moved_pairs": len(moved),
-        "directional_accuracy": hits / len(moved) if len(moved) else None,
-        "persistence_median_fold_error": None,
-        "persistence_share_within_2x": None,
-        "persistence_share_within_10x": None,
-        "persistence_directional_accuracy": None,
-        "calibrated_median_fold_error": None,
-        "calibrated_share_within_2x": None,
-        "calibrated_share_within_10x": None,
-        "calibration_improvement": None,
-        "calibration_beats_raw": None,
-    }
-    if pairs.empty:
-        return result
-    result.update(
-        {
-            "median_fold_error": float(np.median(pairs["fold_error"])),
-            "share_within_2x": float((pairs["fold_error"] <= 2.0).mean()),
-            "share_within_10x": float((pairs["fold_error"] <= 10.0).mean()),
-            "persistence_median_fold_error": float(np.median(pairs["persistence_fold_error"])),
-            "persistence_share_within_2x": float((pairs["persistence_fold_error"] <= 2.0).mean()),
-            "persistence_share_within_10x": float((pairs["persistence_fold_error"] <= 10.0).mean()),
-            # Persistence predicts no change, so it never gets the direction of a real move right.
-            "persistence_directional_accuracy": 0.0 if len(moved) else None,
-        }
-    )
-    if "calibrated_per_100k" in pairs and pairs["calibrated_per_100k"].notna().all():
-        calibrated = calibration.summary(pairs)
-        result.update(
+    for row in forecasts[forecasts["surface"] != "*"].itertuples(index=False):
+        release = row.partition_key
+        seen = observed_by.get((successor.get(release), row.surface, row.category))
+        if seen is None or min(row.n_paired, row.observed_n, seen[1]) < min_n:
+            continue
+        count, n = seen
+        observed_rate = smoothed_rate(count, n)
+        prior_observed = row.persistence_per_100k / PER
+        move_p = float(
+            fisher_exact([[count, n - count], [row.observed_count, row.observed_n - row.observed_count]])[1]
+        )
+        rows.append(
             {
-                "calibrated_median_fold_error": calibrated["median_fold_error_calibrated"],
-                "calibrated_share_within_2x": calibrated["share_within_2x_calibrated"],
-                "calibrated_share_within_10x": calibrated["share_within_10x_calibrated"],
-                "calibration_improvement": calibrated["improvement"],
-                "calibration_beats_raw": calibrated["calibration_beats_raw"],
+                "chain": chain_of[release],
+                "release": release,
+                "prior_version": prior_of[release],
+                "surface": row.surface,
+                "category": row.category,
+                "observed_count": count,
+                "observed_n": n,
+                "observed_per_100k": observed_rate * PER,
+                "prior_observed_per_100k": row.persistence_per_100k,
+                "prior_simulated_per_100k": smoothed_rate(row.prior_count, row.n_paired) * PER,
+                "n_paired": int(row.n_paired),
+                "raw_per_100k": row.raw_per_100k,
+                "ratio_per_100k": row.ratio_per_100k,
+                "persistence_per_100k": row.persistence_per_100k,
+                "predicted_direction": _direction(row.candidate_count, row.prior_count),
+                "observed_direction": _direction(observed_rate, prior_observed),
+                "moved": fold_error(observed_rate, prior_observed) >= MOVED_FOLD,
+                "significant_move": move_p < MOVE_ALPHA,
+                "move_p": move_p,
             }
         )
-    return result
+    pairs = pd.DataFrame(rows)
+    if pairs.empty:
+        return pd.DataFrame(columns=[c for c in columns_of("backtest") if c != "partition_key"])
+    pairs["calibration_factor"] = calibration.leave_one_release_out(pairs)
+    pairs["calibrated_per_100k"] = pairs["raw_per_100k"] * pairs["calibration_factor"]
+    for name in FORECASTS:
+        rate = pairs[f"{name}_per_100k"]
+        pairs[f"{name}_fold_error"] = fold_error(rate, pairs["observed_per_100k"])
+        pairs[f"{name}_regret"] = nll_regret(rate / PER, pairs["observed_count"], pairs["observed_n"])
+    return pairs[[c for c in columns_of("backtest") if c != "partition_key"]]
+
+
+class ForecastScore(BaseModel):
+    forecast: str
+    pairs: int
+    median_fold_error: float | None
+    within_2x: float | None
+    within_10x: float | None
+    median_regret: float | None
+    total_regret: float | None
+
+
+class DirectionScore(BaseModel):
+    #: A chain, or "all chains".
+    scope: str
+    #: "moved >= 1.5x" or "significant move".
+    rule: str
+    qualifying: int
+    right: int
+    #: Qualifying pairs where the simulation predicted no change (equal paired counts): counted wrong.
+    predicted_flat: int = 0
+    accuracy: float | None
+    low: float | None
+    high: float | None
+
+    @property
+    def enough(self) -> bool:
+        return self.qualifying >= MIN_MOVES
 
 
 class BacktestSummary(BaseModel):
-    releases: list[str]
-    summary: dict[str, float | int | None]
-    pairs: list[dict]
+    pairs: int = 0
+    chains: list[str] = []
+    releases: list[str] = []
+    #: Every forecast scored on all chains' pairs together, then per chain.
+    forecasts: list[ForecastScore] = []
+    by_chain: dict[str, list[ForecastScore]] = {}
+    direction: list[DirectionScore] = []
+
+    def score(self, forecast: str) -> ForecastScore | None:
+        return next((s for s in self.forecasts if s.forecast == forecast), None)
+
+
+def _scores(pairs: pd.DataFrame) -> list[ForecastScore]:
+    scores = []
+    for name in FORECASTS:
+        fold = pairs[f"{name}_fold_error"].to_numpy(dtype=float) if len(pairs) else np.array([])
+        regret = pairs[f"{name}_regret"].to_numpy(dtype=float) if len(pairs) else np.array([])
+        scores.append(
+            ForecastScore(
+                forecast=name,
+                pairs=len(pairs),
+                median_fold_error=float(np.median(fold)) if fold.size else None,
+                within_2x=float((fold <= 2.0).mean()) if fold.size else None,
+                within_10x=float((fold <= 10.0).mean()) if fold.size else None,
+                median_regret=float(np.median(regret)) if regret.size else None,
+                total_regret=float(regret.sum()) if regret.size else None,
+            )
+        )
+    return scores
+
+
+def _direction_scores(pairs: pd.DataFrame, scope: str) -> list[DirectionScore]:
+    scores = []
+    for rule, column in (("moved >= 1.5x", "moved"), ("significant move", "significant_move")):
+        chosen = pairs[pairs[column].astype(bool)] if len(pairs) else pairs
+        right = (
+            int((chosen["predicted_direction"] == chosen["observed_direction"]).sum()) if len(chosen) else 0
+        )
+        flat = int((chosen["predicted_direction"] == 0).sum()) if len(chosen) else 0
+        low, high = wilson(right, len(chosen)) if len(chosen) else (None, None)
+        scores.append(
+            DirectionScore(
+                scope=scope,
+                rule=rule,
+                qualifying=len(chosen),
+                right=right,
+                predicted_flat=flat,
+                accuracy=right / len(chosen) if len(chosen) else None,
+                low=low,
+                high=high,
+            )
+        )
+    return scores
+
+
+def summarize(pairs: pd.DataFrame) -> BacktestSummary:
+    if pairs.empty:
+        return BacktestSummary(forecasts=_scores(pairs), direction=_direction_scores(pairs, "all chains"))
+    chains = sorted(pairs["chain"].unique())
+    direction = _direction_scores(pairs, "all chains")
+    for chain in chains:
+        direction += _direction_scores(pairs[pairs["chain"] == chain], chain)
+    return BacktestSummary(
+        pairs=len(pairs),
+        chains=chains,
+        releases=sorted(pairs["release"].unique()),
+        forecasts=_scores(pairs),
+        by_chain={chain: _scores(pairs[pairs["chain"] == chain]) for chain in chains},
+        direction=direction,
+    )
 
 
 def run_backtest(
-    con: duckdb.DuckDBPyConnection, partition_key: str, release_order: list[str], min_n: int = 20
-) -> BacktestSummary:
-    """Uses only partitions up to this release, so a candidate's backtest never sees its own future.
+    con: duckdb.DuckDBPyConnection,
+    partition_key: str,
+    release_order: list[str],
+    prior_of: dict[str, str],
+    chain_of: dict[str, str],
+    min_n: int = 20,
+) -> tuple[BacktestSummary, pd.DataFrame]:
+    """Uses only partitions up to this release in release order, so a backtest never sees its own future.
 
-    `release_order` lists the simulated releases oldest first; this partition must be among them.
+    `release_order` lists the simulated releases oldest first, across chains; this partition is among them.
     """
     known = release_order[: release_order.index(partition_key) + 1]
-    rates = con.execute(
-        "SELECT * FROM behavior_rates WHERE partition_key IN (SELECT unnest(?))", [known]
+    forecasts = con.execute("SELECT * FROM forecasts WHERE partition_key IN (SELECT unnest(?))", [known]).df()
+    observed = con.execute(
+        "SELECT partition_key, surface, category, count, n FROM behavior_rates "
+        "WHERE partition_key IN (SELECT unnest(?)) AND arm = ?",
+        [known, Arm.PRODUCTION],
     ).df()
-    pairs = with_calibration(backtest_pairs(rates, known, min_n=min_n))
-    frame = pairs.copy()
-    frame.insert(0, "partition_key", partition_key)
-    replace_partition(con, "backtest", partition_key, frame)
-    return BacktestSummary(
-        releases=sorted(set(pairs["release"])) if len(pairs) else [],
-        summary=summarize(pairs),
-        pairs=pairs.round(3).to_dict("records"),
-    )
+    pairs = backtest_pairs(forecasts, observed, chain_of, prior_of, min_n=min_n)
+    replace_partition(con, "backtest", partition_key, pairs.assign(partition_key=partition_key))
+    return summarize(pairs), pairs

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import fisher_exact
 from statsmodels.stats.contingency_tables import mcnemar
+
+from deploysim.core.arms import Arm
 
 NAN = float("nan")
 
@@ -56,3 +59,13 @@ def compare_paired(first: Sequence[bool], second: Sequence[bool]) -> PairedCompa
         fisher_p=float(fisher_p),
         mcnemar_p=float(mcnemar(table, exact=True).pvalue),
     )
+
+
+def paired_labels(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per sampled prefix both simulated arms answered, with each arm's label (one category's score
+    rows). `production` is what production actually served after the same prefix: the fidelity reference."""
+    subset = scores[scores["in_sample"]]
+    wide = subset.pivot_table(index="conversation_id", columns="arm", values="label", aggfunc="first")
+    wide = wide.reindex(columns=[Arm.CANDIDATE, Arm.PRIOR, Arm.PRODUCTION])
+    paired = wide.dropna(subset=[Arm.CANDIDATE, Arm.PRIOR])
+    return paired.astype("boolean").fillna(False).astype(bool)

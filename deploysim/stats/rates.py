@@ -19,8 +19,9 @@ from deploysim.stats.corrections import (
     latest_audit_counts,
     validation_counts,
 )
+from deploysim.stats.forecasts import forecast_table
 from deploysim.stats.intervals import bh_adjusted, estimate
-from deploysim.stats.paired import compare_paired
+from deploysim.stats.paired import compare_paired, paired_labels
 from deploysim.store.tables import replace_partition
 
 PER = 100_000
@@ -112,17 +113,6 @@ class RatesSummary(BaseModel):
     change_tests: list[dict]
 
 
-def paired_labels(scores: pd.DataFrame, category: str) -> pd.DataFrame:
-    """One row per sampled prefix that both simulated arms answered, with each arm's label.
-
-    `production` is what production actually served after the same prefix: the fidelity reference.
-    """
-    subset = scores[(scores["category"] == category) & scores["in_sample"]]
-    wide = subset.pivot_table(index="conversation_id", columns="arm", values="label", aggfunc="first")
-    wide = wide.reindex(columns=[Arm.CANDIDATE, Arm.PRIOR, Arm.PRODUCTION])
-    return wide.dropna(subset=[Arm.CANDIDATE, Arm.PRIOR]).fillna(False).astype(bool)
-
-
 def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: float) -> RatesSummary:
     # A grade that failed (a judge's malformed output) has no label: it is left out, never counted as absent.
     scores = con.execute(
@@ -134,7 +124,7 @@ def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: flo
 
     tests, production_counts = [], []
     for category in sorted(scores["category"].unique()):
-        paired = paired_labels(scores, category)
+        paired = paired_labels(scores[scores["category"] == category])
         tests.append(change_test(paired, category, alpha))
         production_counts.append(int(paired[Arm.PRODUCTION].sum()))
     test_frame = pd.DataFrame([asdict(t) for t in tests])
@@ -144,6 +134,9 @@ def compute_rates(con: duckdb.DuckDBPyConnection, partition_key: str, alpha: flo
     test_frame["fisher_p_bh"] = bh_adjusted(list(test_frame["fisher_p"])) if len(test_frame) else []
     test_frame["mcnemar_p_bh"] = bh_adjusted(list(test_frame["mcnemar_p"])) if len(test_frame) else []
     replace_partition(con, "change_tests", partition_key, test_frame)
+    forecasts = forecast_table(scores)
+    forecasts.insert(0, "partition_key", partition_key)
+    replace_partition(con, "forecasts", partition_key, forecasts)
 
     overall = table[table["surface"] == "*"]
     return RatesSummary(

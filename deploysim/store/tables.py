@@ -14,7 +14,7 @@ def columns_of(table: str) -> list[str]:
 
 def ensure_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Create one table; a database from an older release gains the columns added since, and loses
-    NOT NULL where a column has become optional."""
+    NOT NULL where a column has become optional or is no longer written."""
     table = TABLES[name]
     con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({table.ddl})")
     existing = dict(
@@ -27,6 +27,10 @@ def ensure_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
             con.execute(f"ALTER TABLE {name} ADD COLUMN {column.name} {column.type}")
         elif not column.required and existing[column.name] == "NO":
             con.execute(f"ALTER TABLE {name} ALTER COLUMN {column.name} DROP NOT NULL")
+    for retired in set(existing) - set(table.names):
+        # A column an older release wrote and this one no longer fills: kept, but no longer required.
+        if existing[retired] == "NO" and retired not in table.primary_key:
+            con.execute(f"ALTER TABLE {name} ALTER COLUMN {retired} DROP NOT NULL")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from orchestration.cli import audit
 from orchestration.cli.runs import apply_overrides, backfill, run
-from orchestration.cli.tools import build_archive, print_gate, score, validate_evaluators
+from orchestration.cli.tools import build_archive, examples, print_gate, score, validate_evaluators
 from orchestration.settings import DATA_DIR, VAR_DIR
 
 
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
             dest="history",
             action="store_false",
             help="simulate only the candidate, not the earlier releases the backtest uses",
+        )
+        command.add_argument(
+            "--window-days",
+            type=float,
+            help="a pending candidate's window: its prior's traffic over the last N days (default: all since "
+            "the prior's release)",
         )
         command.add_argument("--quiet", action="store_true", help="only warnings from the runs")
 
@@ -91,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         "validate-evaluators", help="measure the evaluators against human labels and print the figures"
     )
     validate_command.add_argument("--evaluators", help="comma-separated names (default: every offline one)")
+    examples_command = commands.add_parser(
+        "examples", help="paired prior/candidate examples of a release, label flips first (de-identified)"
+    )
+    examples_command.add_argument("version")
+    examples_command.add_argument("--category", help="one category (default: all)")
+    examples_command.add_argument("--flipped", action="store_true", help="only pairs whose label flipped")
+    examples_command.add_argument("--limit", type=int, default=5, help="pairs per category")
+    examples_command.add_argument("--format", choices=("md", "jsonl"), default="md")
+    examples_command.add_argument("--db", help="DuckDB file")
     audit.add_commands(commands)
     serve_command = commands.add_parser("serve-local", help="serve the bundled SmolLM2 until interrupted")
     serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
@@ -110,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return score(args)
     if args.command == "validate-evaluators":
         return validate_evaluators(args.evaluators)
+    if args.command == "examples":
+        apply_overrides(args)
+        return examples(args)
     if args.command == "audit":
         apply_overrides(args)
         return audit.export(args) if args.audit_command == "export" else audit.import_(args)

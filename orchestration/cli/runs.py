@@ -46,6 +46,8 @@ def apply_overrides(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value:
             os.environ[variable] = str(Path(value).resolve())
+    if getattr(args, "window_days", None) is not None:
+        os.environ["DEPLOYSIM_WINDOW_DAYS"] = str(args.window_days)
 
 
 def run(args: argparse.Namespace) -> int:

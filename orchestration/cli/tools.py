@@ -105,3 +105,28 @@ def validate_evaluators(names: str | None) -> int:
     if missing:
         print(f"No labelled data here for: {', '.join(missing)}.")
     return 0
+
+
+def examples(args: argparse.Namespace) -> int:
+    """Paired prior/candidate examples of a simulated release, de-identified as stored."""
+    import duckdb
+
+    from deploysim.release.examples import paired_examples, render
+
+    database = from_environment().duckdb_path
+    if not database.exists():
+        print(f"no database at {database}; run `deploysim run` first or pass --db", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(database), read_only=True) as con:
+        found = paired_examples(
+            con,
+            args.version,
+            categories=[args.category] if args.category else None,
+            flipped_only=args.flipped,
+            limit=args.limit,
+        )
+    if not found:
+        print(f"no paired examples for {args.version!r} in {database}", file=sys.stderr)
+        return 2
+    print(render(found, args.format), end="")
+    return 0

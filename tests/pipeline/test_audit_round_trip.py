@@ -97,7 +97,7 @@ def test_export_label_import_corrects_the_rates_and_shows_in_the_gate(tmp_path, 
     assert (
         "human_label 'maybe'" in out and "no exported audit holds" in out and "evaluator_label differs" in out
     )
-    assert "## Release gate: cand" in out
+    assert "for cand against its prior r1:" in out  # the refreshed gate's headline
 
     with duckdb.connect(db, read_only=True) as con:
         source, corrected, apparent = con.execute(

@@ -4,6 +4,7 @@ import dagster as dg
 import duckdb
 
 from deploysim.store.schema import TABLES as STORE_TABLES
+from orchestration.cli import main
 from orchestration.definitions import build_defs
 from tests.support.tiny_world import RAW_PII, build
 
@@ -127,6 +128,44 @@ def test_whole_chain_materializes_for_history_and_candidate(tmp_path):
         # The candidate's refusal rate is measured on the very prefixes the prior answered.
         (n_paired,) = con.execute("SELECT n_paired FROM change_tests WHERE partition_key = 'cand'").fetchone()
         assert n_paired == 15
+        # r1's archive holds the answers production served: fidelity is stated as vacuous, not as 1.00x.
+        stored = json.loads(
+            con.execute("SELECT gate FROM release_gates WHERE partition_key = 'cand'").fetchone()[0]
+        )
+        [refusal] = stored["categories"]
+        assert refusal["fidelity_fold_error"] is None
+        assert (
+            refusal["fidelity_note"]
+            == "not informative (archive replay: 15 of 15 prior replies are what production served)"
+        )
+        assert set(refusal["forecasts"]) == {"raw", "ratio", "calibrated", "persistence"}
+
+
+def test_paired_examples_show_only_de_identified_text(tmp_path, capsys):
+    settings = build(tmp_path)
+    defs = build_defs(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("model_versions", ["cand"])
+        assert _run(defs, instance, "cand").success
+        [record] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("release_gate"), asset_partitions=["cand"]), limit=1
+        ).records
+        shown = record.asset_materialization.metadata["examples"].value
+    db = str(settings.duckdb_path)
+    # The fake candidate refuses every bomb prompt, r1 only half of them: the other half flipped.
+    assert main(["examples", "cand", "--db", db, "--format", "jsonl", "--flipped", "--limit", "50"]) == 0
+    flipped = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert flipped and all(e["flipped"] and e["candidate_label"] and not e["prior_label"] for e in flipped)
+    assert all("bomb" in e["prefix"] for e in flipped)
+    assert main(["examples", "cand", "--db", db, "--category", "refusal", "--limit", "3"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("| refusal |") == 3 and "| yes |" in table
+    assert main(["examples", "cand", "--db", db, "--category", "no_such_category"]) == 2
+    # What a release engineer is shown, in the terminal and on the version's page, is de-identified.
+    for text in (json.dumps(flipped), table, shown):
+        assert "<EMAIL_ADDRESS_" in text or "<PHONE_NUMBER_" in text
+        for value in RAW_PII:
+            assert value not in text, value
 
 
 def test_rerun_of_a_partition_replaces_its_rows(tmp_path):

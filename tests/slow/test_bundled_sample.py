@@ -38,21 +38,27 @@ def test_sample_is_rebuilt_byte_for_byte_from_the_public_data(shared_data, tmp_p
         assert (tmp_path / relative).read_bytes() == (SAMPLE / relative).read_bytes(), relative
 
 
-def test_sample_has_a_release_chain_with_disjoint_windows_and_multi_turn_traffic():
+def test_sample_has_release_chains_with_disjoint_windows_and_multi_turn_traffic():
     rows = _log()
     registry = load_registry(REPO / "data" / "releases.yaml")
     released = [r.version for r in registry.releases if not r.is_candidate]
     by_version = Counter(row["model_version"] for row in rows)
-    assert set(by_version) == set(released) and len(released) >= 4
-    # Each version serves its own time window, and no prompt is served by two versions.
+    assert set(by_version) == set(released) and len(released) == 16
+    assert sorted(Counter(registry.chains.values()).values()) == [2, 3, 3, 3, 6]
+    # Each version serves its own time window, and no prompt is served twice within a chain.
     for row in rows:
         release = registry.get(row["model_version"])
         successor = next((r for r in registry.releases if r.prior_version == release.version), None)
         started = Conversation.model_validate(row).started_at
         assert release.released_at <= started
         assert successor is None or successor.released_at is None or started < successor.released_at
-    prompts = [row["messages"][0]["content"] for row in rows if row["conversation_id"].startswith("alpaca-")]
-    assert len(prompts) == len(set(prompts))
+    prompts = Counter(
+        (registry.chain_of(row["model_version"]), row["messages"][0]["content"])
+        for row in rows
+        if row["conversation_id"].startswith("alpaca-")
+    )
+    assert max(prompts.values()) == 1
+    assert len({row["conversation_id"] for row in rows}) == len(rows)
     multi_turn = [row for row in rows if sum(m["role"] == "user" for m in row["messages"]) >= 2]
     assert {row["conversation_id"].split("-")[0] for row in multi_turn} == {"hh", "oasst"}
     assert all(Conversation.model_validate(row) for row in rows)
@@ -61,7 +67,16 @@ def test_sample_has_a_release_chain_with_disjoint_windows_and_multi_turn_traffic
     assert size < 10 * 1024 * 1024
 
 
-@pytest.mark.parametrize("version", ["gpt-4-0613", "gpt-4-turbo-2024-04-09"])
+@pytest.mark.parametrize(
+    "version",
+    [
+        "gpt-4-0613",
+        "gpt-4-turbo-2024-04-09",
+        "claude-2",
+        "llama-3.1-70b-instruct",
+        "mistral-7b-instruct-v0.3",
+    ],
+)
 def test_archives_replay_every_single_turn_prefix_of_the_prior_window(version):
     """Archive keys are the de-identified prefix hashes the pipeline computes, so replay finds them."""
     registry = load_registry(REPO / "data" / "releases.yaml")

@@ -1,14 +1,17 @@
 import gzip
 import json
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from deploysim.core.releases import parse_registry
 from deploysim.ingestion.production_log import read_log
 from deploysim.ingestion.window import ingest_window
 from tests.support.builders import conversation, write_jsonl
 
 KNOWN = {"v1", "v2"}
+ARCHIVE = {"kind": "archive", "path": "archive.jsonl"}
 
 
 def _ingest(path, version="v1"):
@@ -118,3 +121,54 @@ def test_an_unreadable_file_is_recorded_and_the_other_files_are_still_read(tmp_p
     assert any(
         r.startswith("unreadable file after") and ("EOFError" in r or "BadGzipFile" in r) for r in reasons
     )
+
+
+def test_a_window_follows_started_at_when_releases_overlap(tmp_path):
+    # v1 shipped 2024-01-01 and v2 2024-03-01, but v1 kept serving after v2 shipped (a staged rollout) and
+    # v2 served a canary before it: the dates overlap. v2's window is v1's traffic in [Jan 1, Mar 1).
+    registry = parse_registry(
+        {
+            "registry_version": 1,
+            "releases": [
+                {"version": "v1", "released_at": "2024-01-01T00:00:00Z", "backend": ARCHIVE},
+                {
+                    "version": "v2",
+                    "released_at": "2024-03-01T00:00:00Z",
+                    "prior_version": "v1",
+                    "backend": ARCHIVE,
+                },
+                {"version": "v3", "released_at": None, "prior_version": "v2", "backend": ARCHIVE},
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    window = registry.window("v2", now=datetime(2024, 6, 1, tzinfo=UTC))
+    rows = [
+        conversation("before-release", "v1", "hi", "a", started_at="2023-12-31T23:59:59Z"),
+        conversation("first-second", "v1", "hi", "a", started_at="2024-01-01T00:00:00Z"),
+        conversation("inside", "v1", "hi", "a", started_at="2024-02-01T10:00:00Z"),
+        conversation("last-second", "v1", "hi", "a", started_at="2024-02-29T23:59:59Z"),
+        conversation("rollout-tail", "v1", "hi", "a", started_at="2024-03-01T00:00:00Z"),
+        conversation("rollout-tail-2", "v1", "hi", "a", started_at="2024-04-15T00:00:00Z"),
+        conversation("canary", "v2", "hi", "a", started_at="2024-02-15T00:00:00Z"),
+        conversation("v2-live", "v2", "hi", "a", started_at="2024-03-02T00:00:00Z"),
+    ]
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    ingested = ingest_window(read_log(path), "v1", {"v1", "v2", "v3"}, redact=str, window=window)
+    assert [c.conversation_id for c in ingested.accepted] == ["first-second", "inside", "last-second"]
+    assert ingested.rows_outside_window == 3 and ingested.rows_other_windows == 2
+    assert ingested.rows_read == (
+        ingested.rows_in_window
+        + ingested.rows_other_windows
+        + ingested.rows_outside_window
+        + len(ingested.unroutable)
+    )
+    # The pending v3's window is v2's own traffic from v2's release: the canary falls outside it.
+    pending = registry.window("v3", now=datetime(2024, 6, 1, tzinfo=UTC))
+    ingested = ingest_window(read_log(path), "v2", {"v1", "v2", "v3"}, redact=str, window=pending)
+    assert [c.conversation_id for c in ingested.accepted] == ["v2-live"] and ingested.rows_outside_window == 1
+    # A look-back of 60 days from June 1 starts on April 2: v2-live (March 2) is outside it too.
+    recent = registry.window("v3", now=datetime(2024, 6, 1, tzinfo=UTC), window_days=60)
+    assert recent.start == datetime(2024, 4, 2, tzinfo=UTC)
+    ingested = ingest_window(read_log(path), "v2", {"v1", "v2", "v3"}, redact=str, window=recent)
+    assert ingested.accepted == [] and ingested.rows_outside_window == 2

@@ -114,3 +114,28 @@ def test_redaction_keeps_ordinary_assistant_wording_intact():
     assert deid.redact("My name is Ingrid Solberg and I'm unable to log in.") == (
         "My name is <PERSON_1> and I'm unable to log in."
     )
+
+
+def test_a_text_is_analysed_once_and_gives_the_same_result_again(monkeypatch):
+    deidentifier = Deidentifier()
+    text = "Please email Maria Gonzalez at maria.g@example.org about the invoice, unique marker 7301."
+    first = deidentifier.deidentify_messages([{"role": "user", "content": text}])
+    calls = []
+    original = deidentifier.batch_analyzer.analyze_iterator
+    monkeypatch.setattr(
+        deidentifier.batch_analyzer,
+        "analyze_iterator",
+        lambda texts, **kw: calls.append(texts) or original(texts, **kw),
+    )
+    # The same text inside a longer conversation: only the new text is analysed.
+    again = deidentifier.deidentify_many(
+        [
+            [{"role": "user", "content": text}],
+            [{"role": "user", "content": text}, {"role": "assistant", "content": "Done, unique 7302."}],
+        ]
+    )
+    assert calls == [["Done, unique 7302."]]
+    assert again[0].messages == first.messages and again[1].messages[0] == first.messages[0]
+    assert "Maria" not in again[1].messages[0]["content"]
+    # The cache keys are digests, never the text.
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in deidentifier._analysed)

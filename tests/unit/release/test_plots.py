@@ -10,10 +10,15 @@ import sys
 import pytest
 from PIL import Image
 
+from deploysim.core.arms import Arm
 from deploysim.release.calibration_plot import CalibrationPoint, _calibration_figure, calibration_plot
 from deploysim.release.funnel import FunnelPoint, funnel_limit, funnel_plot
-from deploysim.release.plots import RatePoint, rates_plot
+from deploysim.release.gate import Forecast, ReleaseGate, judge_category, judge_coverage
+from deploysim.release.plots import RatePoint, rate_points, rates_plot
+from deploysim.release.policy import Verdict, load_policy
 from deploysim.reporting.figures import markdown_image
+from deploysim.stats.rates import ChangeTest
+from orchestration.settings import DATA_DIR
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CATEGORIES = ["refusal", "pii_leakage", "sycophancy", "eval_awareness"]
@@ -136,3 +141,17 @@ def test_markdown_image_round_trips_the_bytes() -> None:
 def test_no_global_pyplot_figures_are_left_behind(rendered: dict[str, bytes]) -> None:
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or pyplot.get_fignums() == []
+
+
+def test_a_category_without_pairs_plots_only_what_is_defined() -> None:
+    # A prior whose archive missed every prefix: no pairs, so no simulated rates, only the observed one.
+    policy = load_policy(DATA_DIR / "gate_policy.yaml")
+    unpaired = ChangeTest("refusal", 0, 0, 0, float("nan"), float("nan"), 0, 0, float("nan"), 0.1)
+    observed = Forecast(rate_per_100k=1_200.0, ci_per_100k=(800.0, 1_700.0))
+    category = judge_category(unpaired, policy.default, policy, prior_observed=observed)
+    gate = ReleaseGate(
+        candidate="c", prior="p", policy_version=1, verdict=Verdict.WARN, categories=[category],
+        coverage=judge_coverage(0, 0, [], policy), surface_rates=[],
+    )  # fmt: skip
+    points = rate_points(gate)
+    assert [(p.arm, p.rate_per_100k) for p in points] == [(Arm.PRODUCTION, 1_200.0)]
