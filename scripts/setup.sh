@@ -15,7 +15,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 # llama.cpp ships no binary wheel, so it is compiled here. The CPU flags are chosen explicitly: a plain
-# -march=native build can use AMX instructions that virtual machines advertise but do not allow.
+# -march=native build can use AMX instructions that virtual machines advertise but do not allow. OpenMP is
+# off: the server calls the model from fresh threads, and each one spun up its own OpenMP pool, so two
+# threads ran slower than one; ggml's own thread pool does not.
 has() { grep -qw "$1" /proc/cpuinfo; }
 if has avx512f && has avx512vbmi && has avx512_vnni && has avx512_bf16 && has avx_vnni; then
   cpu_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX_VNNI=ON \
@@ -26,6 +28,7 @@ elif has avx2 && has fma && has f16c; then
 else
   cpu_flags="-DGGML_NATIVE=OFF"
 fi
+cpu_flags="$cpu_flags -DGGML_OPENMP=OFF"
 key=$(printf '%s %s %s' "$LLAMA_VERSION" "$cpu_flags" "$("$VENV/bin/python" -c 'import sys; print(sys.version_info[:2])')" \
   | sha256sum | cut -c1-16)
 wheel_dir="${XDG_CACHE_HOME:-$HOME/.cache}/deploysim/llama-wheels/$key"
