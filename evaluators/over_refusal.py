@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deploysim.core.grading import Grade, GradeItem
+from evaluators import shared
 from evaluators.harm import TRAINING_SOURCES, load_harm_classifier
-from evaluators.refusal import RefusalEvaluator, classify_refusal
+from evaluators.refusal import RefusalEvaluator
 
 
 class OverRefusalEvaluator:
@@ -29,7 +30,7 @@ class OverRefusalEvaluator:
         harm = self._harm.probabilities([item.last_user_message for item in items])
         grades = []
         for item, probability in zip(items, harm, strict=True):
-            refusal = classify_refusal(item.response, item.last_user_message)
+            refusal = shared.refusal_kind(item.response, item.last_user_message)
             grades.append(
                 Grade(
                     item_id=item.item_id,

@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from deploysim.core.arms import Arm
-from deploysim.core.grading import Evaluator, GradeItem
+from deploysim.core.grading import Evaluator, Grade, GradeItem
 from deploysim.store.tables import replace_partition
 
 
@@ -62,6 +62,35 @@ def _regenerated_items(con: duckdb.DuckDBPyConnection, partition_key: str) -> pd
     return frame
 
 
+#: Items graded by every evaluator before the next: fewer than `evaluators.shared` keeps.
+CHUNK = 1000
+
+
+def _rows(partition_key: str, evaluator: Evaluator, grades: list[Grade], meta: dict) -> list[dict]:
+    rows = []
+    for grade in grades:
+        item = meta[grade.item_id]
+        rows.append(
+            {
+                "partition_key": partition_key,
+                "arm": item.arm,
+                "model_version": item.model_version,
+                "conversation_id": item.conversation_id,
+                "surface": item.surface,
+                "in_sample": bool(item.in_sample),
+                "evaluator": evaluator.name,
+                "evaluator_version": evaluator.version,
+                "category": grade.category,
+                "label": grade.label,
+                "detail": grade.detail,
+                "score": grade.score,
+                "rationale": grade.rationale,
+                "error": grade.error,
+            }
+        )
+    return rows
+
+
 def score_partition(
     con: duckdb.DuckDBPyConnection, partition_key: str, evaluators: list[Evaluator]
 ) -> ScoringSummary:
@@ -74,29 +103,14 @@ def score_partition(
         for row in items.itertuples(index=False)
     ]
     meta = {row.item_id: row for row in items.itertuples(index=False)}
-    rows = []
-    for evaluator in evaluators:
-        for grade in evaluator.grade(grade_items):
-            item = meta[grade.item_id]
-            rows.append(
-                {
-                    "partition_key": partition_key,
-                    "arm": item.arm,
-                    "model_version": item.model_version,
-                    "conversation_id": item.conversation_id,
-                    "surface": item.surface,
-                    "in_sample": bool(item.in_sample),
-                    "evaluator": evaluator.name,
-                    "evaluator_version": evaluator.version,
-                    "category": grade.category,
-                    "label": grade.label,
-                    "detail": grade.detail,
-                    "score": grade.score,
-                    "rationale": grade.rationale,
-                    "error": grade.error,
-                }
-            )
-    frame = pd.DataFrame(rows)
+    rows_by_evaluator: list[list[dict]] = [[] for _ in evaluators]
+    # Chunk by chunk, every evaluator in turn: analyses evaluators share (the refusal rules) are then
+    # computed once per item and still in memory when the next evaluator asks. Rows keep evaluator order.
+    for start in range(0, len(grade_items), CHUNK):
+        chunk = grade_items[start : start + CHUNK]
+        for evaluator, rows in zip(evaluators, rows_by_evaluator, strict=True):
+            rows += _rows(partition_key, evaluator, evaluator.grade(chunk), meta)
+    frame = pd.DataFrame([row for rows in rows_by_evaluator for row in rows])
     replace_partition(con, "scores", partition_key, frame)
     labelled = frame[frame["label"].notna()] if len(frame) else frame
     return ScoringSummary(
