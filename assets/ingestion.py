@@ -9,7 +9,8 @@ from dagster_duckdb import DuckDBResource
 from assets.metadata import markdown_table, release_metadata
 from deploysim.ingestion.expectations import validate_conversations
 from deploysim.ingestion.window import deidentify_window
-from deploysim.privacy.rescan import scan_for_strict_pii
+from deploysim.privacy.allowlist import allowlist_metadata
+from deploysim.privacy.rescan import RESIDUAL_REASON, scan_for_strict_pii
 from orchestration.partitions import model_versions_partitions_def
 from orchestration.resources import ProductionLogResource, ReleaseRegistryResource
 
@@ -18,7 +19,7 @@ from orchestration.resources import ProductionLogResource, ReleaseRegistryResour
     partitions_def=model_versions_partitions_def,
     kinds={"duckdb", "presidio"},
     group_name="ingestion",
-    code_version="1",
+    code_version="2",
     description="Production conversations served before this release: validated, consented, de-identified.",
 )
 def deidentified_conversations(
@@ -33,15 +34,19 @@ def deidentified_conversations(
     release, prior = registry.get(context.partition_key), registry.prior_of(context.partition_key)
     known = {r.version for r in registry.releases}
     window = registry.window(release.version, datetime.now(UTC), production_log.window_days)
+    scan = production_log.scan()
+    for skipped in scan.skipped:
+        context.log.warning(f"log file {skipped.path} skipped: {skipped.reason}")
     with duckdb.get_connection() as con:
         summary = deidentify_window(
             con,
             context.partition_key,
             prior.version,
-            production_log.read(),
+            production_log.read(scan),
             known,
             Deidentifier().redact,
             window,
+            production_log.limits,
         )
     if summary.quarantined or summary.rows_unroutable:
         context.log.warning(
@@ -65,7 +70,12 @@ def deidentified_conversations(
             ),
             "quarantine.reasons": dg.MetadataValue.json(summary.quarantine_reasons),
             "production_log": production_log.path,
+            "log.files_read": len(scan.read),
+            "log.files_skipped": dg.MetadataValue.json(
+                [{"path": f.path, "reason": f.reason} for f in scan.skipped]
+            ),
             "window": window.describe(),
+            **allowlist_metadata(),
         }
     )
 
@@ -98,7 +108,10 @@ def conversations_satisfy_contract(
     asset=deidentified_conversations,
     partitions_def=model_versions_partitions_def,
     blocking=True,
-    description="Re-scan of the de-identified text: no high-confidence email, phone, card, IBAN, SSN or IP.",
+    description=(
+        "Re-scan of the de-identified text: no high-confidence email, phone, card, IBAN, SSN or IP in the "
+        "accepted conversations (ingestion quarantines the ones that still held some)."
+    ),
 )
 def conversations_contain_no_strict_pii(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
@@ -110,6 +123,10 @@ def conversations_contain_no_strict_pii(
             "SELECT conversation_id, messages FROM conversations WHERE partition_key = ?",
             [context.partition_key],
         ).fetchall()
+        (withheld,) = con.execute(
+            "SELECT count(*) FROM quarantine WHERE partition_key = ? AND starts_with(reason, ?)",
+            [context.partition_key, RESIDUAL_REASON],
+        ).fetchone() or (0,)
     # Presidio's own pattern recognizers: an implementation independent of the strict tier that redacted.
     scan = scan_for_strict_pii(rows, Deidentifier(ner=False))
     # Only ids and entity types are reported: the matched text itself must not reach a log.
@@ -118,7 +135,9 @@ def conversations_contain_no_strict_pii(
         metadata={
             "conversations_scanned": scan.conversations_scanned,
             "conversations_flagged": len(scan.flagged_ids),
+            "conversations_quarantined_for_residual_pii": withheld,
             "hits_by_type": dg.MetadataValue.json(scan.hits_by_type),
             "flagged_ids": dg.MetadataValue.json(scan.flagged_ids[:20]),
+            **allowlist_metadata(),
         },
     )

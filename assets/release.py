@@ -107,14 +107,19 @@ def release_gate(
     )
 
 
-#: A gate that warns fails the check as a warning; one that blocks fails it as an error.
-_SEVERITY = {Verdict.WARN: dg.AssetCheckSeverity.WARN, Verdict.BLOCK: dg.AssetCheckSeverity.ERROR}
+#: A gate that warns fails the check as a warning; one that blocks, or could not judge, as an error.
+_SEVERITY = {
+    Verdict.WARN: dg.AssetCheckSeverity.WARN,
+    Verdict.BLOCK: dg.AssetCheckSeverity.ERROR,
+    Verdict.ERROR: dg.AssetCheckSeverity.ERROR,
+}
 
 
 @dg.asset_check(
     asset=release_gate,
     partitions_def=model_versions_partitions_def,
-    description="The release gate passes: a warning fails it with severity WARN, a block with ERROR.",
+    description="The release gate passes: a warning fails it with severity WARN, a block or an incomplete "
+    "simulation with ERROR.",
 )
 def release_gate_passes(
     context: dg.AssetCheckExecutionContext, duckdb: SerializedDuckDBResource

@@ -9,6 +9,7 @@ from assets.lineage import lineage
 from assets.metadata import markdown_table, release_metadata
 from deploysim.core.arms import Arm
 from deploysim.inference.engine import Progress
+from deploysim.inference.types import EndpointRejected
 from deploysim.simulation.regeneration import regenerate, regeneration_completeness
 from deploysim.simulation.sampling import sample_window
 from orchestration.partitions import model_versions_partitions_def
@@ -76,15 +77,19 @@ def regenerated_responses(
     def progress(arm: str, snapshot: Progress) -> None:
         context.log.info(snapshot.line(arm))
 
-    with model_gateway.serving([release, prior]), duckdb.get_connection() as con:
-        summaries = regenerate(
-            con,
-            context.partition_key,
-            arms,
-            redact=Deidentifier().redact_responses,
-            journal_dir=duckdb.journal_dir,
-            progress=progress,
-        )
+    try:
+        with model_gateway.serving([release, prior]), duckdb.get_connection() as con:
+            summaries = regenerate(
+                con,
+                context.partition_key,
+                arms,
+                redact=Deidentifier().redact_responses,
+                journal_dir=duckdb.journal_dir,
+                progress=progress,
+            )
+    except EndpointRejected as error:
+        # Every prefix is recorded by now; the UI shows the one line that says what to fix.
+        raise dg.Failure(description=str(error)) from error
     candidate = next(s for s in summaries if s.arm == Arm.CANDIDATE)
     prior_summary = next(s for s in summaries if s.arm == Arm.PRIOR)
     return dg.MaterializeResult(

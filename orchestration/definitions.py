@@ -39,7 +39,13 @@ def build_defs(settings: Settings, model_gateway: ModelGatewayResource | None = 
         resources={
             "duckdb": SerializedDuckDBResource(database=str(settings.duckdb_path)),
             "production_log": ProductionLogResource(
-                path=str(settings.production_log), window_days=settings.window_days
+                path=str(settings.production_log),
+                window_days=settings.window_days,
+                **{
+                    bound: value
+                    for bound in ("min_year", "max_year", "max_conversation_chars")
+                    if (value := getattr(settings, bound)) is not None
+                },
             ),
             "release_registry": ReleaseRegistryResource(path=str(settings.release_registry)),
             "model_gateway": gateway,

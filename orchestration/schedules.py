@@ -1,4 +1,5 @@
-"""Nightly schedules: one factory, two schedules. A version still running is never started again."""
+"""Nightly schedules: one factory, two schedules. A version still running is never started again; one whose
+process died is failed and started again."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -8,6 +9,7 @@ import dagster as dg
 from deploysim.core.releases import ReleaseRegistry
 from orchestration.jobs import deployment_simulation_job, release_refresh_job
 from orchestration.resources import ReleaseRegistryResource
+from orchestration.run_health import fail_orphaned_runs, run_tags
 
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -22,6 +24,8 @@ UNFINISHED = [
 
 
 def busy_partitions(instance: dg.DagsterInstance, partitions: list[str]) -> set[str]:
+    """Partitions with an unfinished run; a run whose process died is failed first, so it never counts."""
+    fail_orphaned_runs(instance)
     busy = set()
     for partition in partitions:
         records = instance.get_run_records(
@@ -51,8 +55,11 @@ def nightly_schedule(
         night = (
             context.scheduled_execution_time.date().isoformat() if context.scheduled_execution_time else ""
         )
+        tags = run_tags(context.instance)
         requests = [
-            dg.RunRequest(run_key=f"{kind}:{v}:{night}", partition_key=v) for v in chosen if v not in busy
+            dg.RunRequest(run_key=f"{kind}:{v}:{night}", partition_key=v, tags=tags)
+            for v in chosen
+            if v not in busy
         ]
         return requests or dg.SkipReason(f"no {kind} run to start ({len(busy)} still running)")
 

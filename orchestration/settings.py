@@ -20,6 +20,10 @@ class Settings(BaseModel):
     evaluators: list[str]
     #: A pending candidate's traffic window in days back from now (None: since its prior's release).
     window_days: float | None = None
+    #: Ingest bounds: `started_at` years and a conversation's total characters (None: the defaults).
+    min_year: int | None = None
+    max_year: int | None = None
+    max_conversation_chars: int | None = None
 
 
 def from_environment() -> Settings:
@@ -33,4 +37,7 @@ def from_environment() -> Settings:
         duckdb_path=Path(env("DEPLOYSIM_DUCKDB", VAR_DIR / "deploysim.duckdb")),
         evaluators=[e for e in env("DEPLOYSIM_EVALUATORS", ",".join(OFFLINE)).split(",") if e],
         window_days=float(days) if (days := env("DEPLOYSIM_WINDOW_DAYS")) else None,
+        min_year=int(year) if (year := env("DEPLOYSIM_MIN_YEAR")) else None,
+        max_year=int(year) if (year := env("DEPLOYSIM_MAX_YEAR")) else None,
+        max_conversation_chars=int(chars) if (chars := env("DEPLOYSIM_MAX_CONVERSATION_CHARS")) else None,
     )

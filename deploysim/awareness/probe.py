@@ -106,6 +106,7 @@ def _call(
         cache=cache,
         settings=endpoint.settings,
         on_result=lambda result: results.__setitem__(result.item_id, result),
+        name=endpoint.name,
     )
     return results, usage
 

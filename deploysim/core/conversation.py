@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +21,27 @@ ROLE_ORDER_PATTERN = r"^s*(?:u+(?:ct+)*a)+$"
 _ROLE_ORDER = re.compile(ROLE_ORDER_PATTERN)
 #: Longer texts are quarantined: a runaway paste or a binary blob, not a turn worth replaying.
 MAX_TEXT_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class ContractLimits:
+    """Bounds a conversation must meet to enter the pipeline, beyond its shape.
+
+    They are checked where rows come in (ingestion, `deploysim score`), not in the models themselves, so
+    text that grows under de-identification (placeholders are longer than what they replace) never breaks
+    a later stage that rebuilds the model.
+    """
+
+    min_year: int = 2000
+    max_year: int = 2100
+    max_text_chars: int = MAX_TEXT_CHARS
+    #: The full de-identification tier handles about 14 KB/s: a 10 MB paste would stall a sample for
+    #: minutes.
+    max_conversation_chars: int = 200_000
+
+    def __post_init__(self) -> None:
+        if self.min_year > self.max_year or self.max_text_chars < 1 or self.max_conversation_chars < 1:
+            raise ValueError(f"inconsistent contract limits: {self}")
 
 
 class FunctionCall(BaseModel):
@@ -46,10 +69,6 @@ class Message(BaseModel):
 
     @model_validator(mode="after")
     def _shape_matches_role(self) -> Message:
-        texts = [self.content or "", *(call.function.arguments for call in self.tool_calls or [])]
-        longest = max(len(text) for text in texts)
-        if longest > MAX_TEXT_CHARS:
-            raise ValueError(f"a text of {longest:,} characters exceeds the {MAX_TEXT_CHARS:,} limit")
         has_text = bool(self.content and self.content.strip())
         if self.role in ("system", "user") and not has_text:
             raise ValueError(f"{self.role} message has empty content")
@@ -60,6 +79,11 @@ class Message(BaseModel):
         if self.role == "tool" and not self.tool_call_id:
             raise ValueError("tool message has no tool_call_id")
         return self
+
+    @property
+    def texts(self) -> list[str]:
+        """What de-identification reads and a model sees: the content, then tool-call arguments."""
+        return [self.content or "", *(call.function.arguments for call in self.tool_calls or [])]
 
     @property
     def order_code(self) -> str:
@@ -115,3 +139,61 @@ class Conversation(BaseModel):
 def messages_payload(messages: list[Message]) -> list[dict[str, Any]]:
     """Messages as the OpenAI API takes them: unset fields left out."""
     return [m.model_dump(exclude_none=True) for m in messages]
+
+
+def contract_problem(conversation: Conversation, limits: ContractLimits) -> str | None:
+    """Why a well-formed conversation still cannot enter the pipeline, or None.
+
+    Each check stands for a failure seen downstream: a year the store cannot give back as a datetime in
+    every time zone, a text too long to replay, a conversation too long to de-identify in reasonable time,
+    and text that cannot be stored as UTF-8 JSON (a lone surrogate from an escaped `\\ud800`).
+    """
+    try:
+        year = conversation.started_at.astimezone(UTC).year
+    except OverflowError:  # e.g. year 1 with a positive offset: before year 1 in UTC
+        year = conversation.started_at.year
+    if not limits.min_year <= year <= limits.max_year:
+        return f"started_at: year {year} is outside the accepted {limits.min_year}..{limits.max_year}"
+    total = 0
+    for index, message in enumerate(conversation.messages):
+        for text in message.texts:
+            if len(text) > limits.max_text_chars:
+                return (
+                    f"messages.{index}: a text of {len(text):,} characters exceeds the "
+                    f"{limits.max_text_chars:,} limit"
+                )
+            total += len(text)
+    if total > limits.max_conversation_chars:
+        return f"too large for de-identification ({total:,} characters > {limits.max_conversation_chars:,})"
+    return storage_problem(conversation)
+
+
+def storage_problem(conversation: Conversation) -> str | None:
+    """Whether the conversation survives being written as UTF-8 and standard JSON, and read back."""
+    for name in ("conversation_id", "model_version", "surface", "locale"):
+        if (problem := unicode_problem(getattr(conversation, name))) is not None:
+            return f"{name}: {problem}"
+    for index, message in enumerate(conversation.messages):
+        try:
+            dumped = json.dumps(message.model_dump(exclude_none=True), ensure_ascii=False, allow_nan=False)
+        except ValueError as error:
+            return f"messages.{index}: not valid JSON ({error})"
+        if (problem := unicode_problem(dumped)) is not None:
+            return f"messages.{index}: {problem}"
+    if conversation.tools is not None:
+        try:
+            dumped = json.dumps(conversation.tools, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            return f"tools: not valid JSON ({type(error).__name__}: {error})"[:200]
+        if (problem := unicode_problem(dumped)) is not None:
+            return f"tools: {problem}"
+    return None
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why `text` cannot be written as UTF-8 (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"not valid Unicode (lone surrogate U+{ord(text[error.start]):04X})"
+    return None

@@ -1,25 +1,34 @@
 """Grade responses that already exist, without regenerating them: `deploysim score`.
 
 Each conversation's last assistant turn is graded against the turns before it. Rows that break the
-conversation contract are quarantined with their reason, never dropped: rows in = scored + quarantined.
+conversation contract or its limits are quarantined with their reason, never dropped, and so is every
+repeat of a conversation_id after the first: rows in = scored + quarantined. The input is a production log
+(JSONL, JSON, Parquet, gzipped or not; see `deploysim.ingestion.production_log`) or CSV in the layout of
+`deploysim.ingestion.csv_log`. Outputs are written beside their final name and moved into place at the
+end, so a failed run leaves no half-written labels and never touches the input.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
-from deploysim.core.conversation import Conversation
+from deploysim.core.conversation import ContractLimits, Conversation, contract_problem
 from deploysim.core.grading import Evaluator, GradeItem
-from deploysim.ingestion.production_log import RawRecord, read_log
-from deploysim.ingestion.window import describe_validation_error
+from deploysim.ingestion.csv_log import header_problem
+from deploysim.ingestion.production_log import RawRecord, log_format, read_scan, scan_log
+from deploysim.ingestion.quarantine import describe_validation_error
+
+if TYPE_CHECKING:  # Presidio pulls in spaCy: imported only when de-identification is asked for.
+    from deploysim.privacy.deidentifier import Deidentifier
 
 OUTPUT_COLUMNS = [
     "conversation_id",
@@ -33,24 +42,63 @@ OUTPUT_COLUMNS = [
     "error",
 ]
 CHUNK = 1000
+OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
+
+
+class ScoreInputError(ValueError):
+    """Arguments or input that cannot be scored at all: said in one line, before anything is written."""
+
+
+class SkippedInput(BaseModel):
+    path: str
+    reason: str
 
 
 class ScoreReport(BaseModel):
     rows_in: int
     scored: int
     quarantined: int
+    #: Of the quarantined rows, those that repeat a conversation_id scored earlier in the input.
+    duplicates: int = 0
     labels_written: int
     output: str
     quarantine_file: str | None
+    skipped_files: list[SkippedInput] = []
 
 
-def _parse(record: RawRecord) -> tuple[Conversation | None, str | None]:
+def quarantine_path(output: Path) -> Path:
+    return output.with_name(output.name + ".quarantine.jsonl")
+
+
+def check_paths(source: Path, output: Path) -> None:
+    """Refuse what would destroy or re-read the input: an output that is the input, or inside it."""
+    if not output.name.lower().endswith(OUTPUT_SUFFIXES):
+        raise ScoreInputError(f"--output must end in .jsonl, .csv or .parquet: {output}")
+    if not source.exists():
+        raise ScoreInputError(f"input not found: {source}")
+    root = source.resolve()
+    for target in (output, quarantine_path(output)):
+        resolved = target.resolve()
+        if resolved == root or (target.exists() and source.is_file() and os.path.samefile(target, source)):
+            raise ScoreInputError(f"--output {target} is the input itself; write the labels to another file")
+        if source.is_dir() and resolved.is_relative_to(root):
+            raise ScoreInputError(
+                f"--output {target} is inside the input folder {source}, where it would be read as input; "
+                "write it outside that folder"
+            )
+
+
+def _parse(record: RawRecord, limits: ContractLimits) -> tuple[Conversation | None, str | None]:
     if record.parse_error or record.payload is None:
         return None, record.parse_error or "empty row"
+    if json_errors := record.payload.get("_json_errors"):
+        return None, "; ".join(json_errors)
     try:
-        return Conversation.model_validate(record.payload), None
+        conversation = Conversation.model_validate(record.payload)
     except ValidationError as error:
         return None, describe_validation_error(error)
+    problem = contract_problem(conversation, limits)
+    return (None, problem) if problem else (conversation, None)
 
 
 def _item(conversation: Conversation) -> GradeItem:
@@ -65,26 +113,27 @@ def _item(conversation: Conversation) -> GradeItem:
 
 
 class _Writer:
-    """Appends label rows to JSONL, CSV or Parquet (chosen by the output's extension), chunk by chunk."""
+    """Appends label rows to JSONL, CSV or Parquet (chosen by the output's extension), chunk by chunk, in
+    a hidden file beside the output that `close` moves into place."""
 
-    def __init__(self, path: Path) -> None:
-        if not path.name.endswith((".jsonl", ".csv", ".parquet")):
-            raise ValueError(f"output must end in .jsonl, .csv or .parquet: {path}")
-        self.path = path
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.kind = output.suffix.lower()
+        self.path = output.with_name(f".{output.name}.partial")
         self.rows = 0
         self._parquet: pq.ParquetWriter | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self.path.suffix == ".parquet":
+        if self.kind == ".parquet":
             table = pa.Table.from_pylist(rows, schema=_SCHEMA)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.path, _SCHEMA)
             self._parquet.write_table(table)
-        elif self.path.suffix == ".csv":
+        elif self.kind == ".csv":
             import csv
 
             with open(self.path, "a", encoding="utf-8", newline="") as handle:
@@ -102,6 +151,12 @@ class _Writer:
             self._parquet.close()
         elif self.rows == 0:
             self.path.write_text("")
+        os.replace(self.path, self.output)
+
+    def abandon(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.path.unlink(missing_ok=True)
 
 
 _SCHEMA = pa.schema(
@@ -130,34 +185,86 @@ def score_log(
     output: Path,
     *,
     deidentify: bool = False,
+    limits: ContractLimits | None = None,
 ) -> ScoreReport:
-    """Grade every conversation in `source` (JSONL, JSONL.gz or Parquet, a file or a folder).
+    """Grade every conversation in `source` (a file or a folder; CSV files in the `csv_log` layout too).
 
     With `deidentify`, conversations pass the full de-identification tier first, as in the pipeline:
-    required before any text is sent to a judge endpoint.
+    required before any text is sent to a judge endpoint. Raises `ScoreInputError` before writing anything
+    when the paths or the input cannot be scored.
     """
+    check_paths(source, output)
+    scan = scan_log(source, csv=True)
+    skipped = [SkippedInput(path=s.path, reason=s.reason) for s in scan.skipped]
+    if not scan.read:
+        found = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5]) or "no files"
+        raise ScoreInputError(f"nothing to score in {source} ({found})")
+    for file in scan.read:
+        if log_format(file, csv=True) == "csv" and (problem := header_problem(file)) is not None:
+            raise ScoreInputError(problem)
     deidentifier = None
     if deidentify:
-        from deploysim.privacy.deidentifier import Deidentifier  # spaCy: loaded only when asked for
+        from deploysim.privacy.deidentifier import Deidentifier
 
         deidentifier = Deidentifier()
     writer = _Writer(output)
-    quarantine_path = output.with_name(output.name + ".quarantine.jsonl")
-    quarantine_path.unlink(missing_ok=True)
-    rows_in = scored = quarantined = 0
-    for chunk in _chunks(read_log(source), CHUNK):
+    problems_path = quarantine_path(output)
+    partial = problems_path.with_name(f".{problems_path.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        counts = _score_records(
+            read_scan(scan), evaluators, writer, partial, deidentifier, limits or ContractLimits()
+        )
+        writer.close()
+    except BaseException:
+        writer.abandon()
+        partial.unlink(missing_ok=True)
+        raise
+    rows_in, scored, quarantined, duplicates = counts
+    if quarantined:
+        os.replace(partial, problems_path)
+    else:
+        problems_path.unlink(missing_ok=True)
+    return ScoreReport(
+        rows_in=rows_in,
+        scored=scored,
+        quarantined=quarantined,
+        duplicates=duplicates,
+        labels_written=writer.rows,
+        output=str(output),
+        quarantine_file=str(problems_path) if quarantined else None,
+        skipped_files=skipped,
+    )
+
+
+def _score_records(
+    records: Iterator[RawRecord],
+    evaluators: Sequence[Evaluator],
+    writer: _Writer,
+    problems_path: Path,
+    deidentifier: Deidentifier | None,
+    limits: ContractLimits,
+) -> tuple[int, int, int, int]:
+    rows_in = scored = quarantined = duplicates = 0
+    seen: dict[str, str] = {}
+    for chunk in _chunks(records, CHUNK):
         conversations: list[Conversation] = []
         problems = []
         for record in chunk:
             rows_in += 1
-            conversation, reason = _parse(record)
+            conversation, reason = _parse(record, limits)
+            if conversation is not None and conversation.conversation_id in seen:
+                duplicates += 1
+                reason = f"duplicate conversation_id, first seen at {seen[conversation.conversation_id]}"
+                conversation = None
             if conversation is None:
                 # The reason and the row's place, never its text: the log may hold raw PII.
                 problems.append({"source": record.source, "line_no": record.line_no, "reason": reason})
-            else:
-                conversations.append(conversation)
+                continue
+            seen[conversation.conversation_id] = f"{record.source}:{record.line_no}"
+            conversations.append(conversation)
         if problems:
-            with open(quarantine_path, "a", encoding="utf-8") as handle:
+            with open(problems_path, "a", encoding="utf-8") as handle:
                 handle.writelines(json.dumps(p) + "\n" for p in problems)
             quarantined += len(problems)
         if deidentifier is not None and conversations:
@@ -183,12 +290,4 @@ def score_log(
                 ]
             )
         scored += len(items)
-    writer.close()
-    return ScoreReport(
-        rows_in=rows_in,
-        scored=scored,
-        quarantined=quarantined,
-        labels_written=writer.rows,
-        output=str(output),
-        quarantine_file=str(quarantine_path) if quarantined else None,
-    )
+    return rows_in, scored, quarantined, duplicates

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from deploysim.inference.secrets import strip_credentials
 
 if TYPE_CHECKING:
     from deploysim.inference.client import ModelClient
@@ -81,8 +84,18 @@ class OpenAIBackend(BaseModel):
 
     @property
     def address(self) -> str:
-        """Base URL and model, never the key."""
-        return f"openai:{self.base_url.rstrip('/')}#{self.model}"
+        """Base URL and model, never the key nor credentials inside the URL."""
+        return f"openai:{strip_credentials(self.base_url).rstrip('/')}#{self.model}"
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """The user name and password inside `base_url`, if any: secrets like the key."""
+        try:
+            parts = urlsplit(self.base_url)
+            found = (parts.username, parts.password)
+        except ValueError:
+            return ()
+        return tuple({v for value in found if value for v in (value, unquote(value))})
 
     def client(self, *, timeout_s: float, max_connections: int) -> ModelClient:
         from deploysim.inference.openai_client import OpenAICompatibleClient  # the SDK loads in ~0.5 s

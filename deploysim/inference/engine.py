@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import islice
 
 from pydantic import BaseModel, Field
@@ -15,9 +14,22 @@ from deploysim.core.hashing import content_hash
 from deploysim.inference.cache import ResponseCache, request_key
 from deploysim.inference.client import ModelClient
 from deploysim.inference.limiter import ConcurrencyBounds, limiter_for
+from deploysim.inference.progress import Progress, first_progress_after_s
+from deploysim.inference.rejection import not_attempted, record_not_attempted, rejection
 from deploysim.inference.retry import RetryPolicy, call_with_retries
-from deploysim.inference.types import ChatRequest, ErrorClass, ModelCallError, ModelOutput
+from deploysim.inference.secrets import scrub_secrets
+from deploysim.inference.types import CallResult, ChatRequest, EndpointRejected, ErrorClass, ModelCallError
 from deploysim.inference.usage import Usage
+
+#: Re-exported: callers import the engine's vocabulary from the engine.
+__all__ = [
+    "CallResult",
+    "EndpointRejected",
+    "EngineSettings",
+    "Progress",
+    "record_not_attempted",
+    "run_requests",
+]
 
 
 class EngineSettings(BaseModel):
@@ -36,55 +48,6 @@ class EngineSettings(BaseModel):
             min_concurrency=concurrency, max_concurrency=concurrency, initial_concurrency=concurrency
         )
         return cls(concurrency=bounds, **overrides)
-
-
-@dataclass(frozen=True)
-class CallResult:
-    item_id: str
-    output: ModelOutput | None
-    error_class: str | None = None
-    error_message: str | None = None
-    latency_ms: float | None = None
-    cached: bool = False
-    attempts: int = 0
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int | None
-    ok: int
-    failed: int
-    #: Prefixes an archive has no recorded answer for: not failures of a call.
-    missed: int
-    cached: int
-    elapsed_s: float
-    concurrency: int
-    in_flight: int
-
-    @property
-    def per_second(self) -> float:
-        return (self.done - self.cached) / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def line(self, label: str) -> str:
-        """One log line, e.g. `candidate: 4,210/100,000 (4.2%) · 41.9/s · concurrency 64 · eta 39m`."""
-        total = f"/{self.total:,} ({self.done / self.total:.1%})" if self.total else ""
-        eta = ""
-        if self.total and self.per_second > 0:
-            minutes = (self.total - self.done) / self.per_second / 60
-            eta = f" · eta {minutes:.0f}m" if minutes >= 1 else f" · eta {minutes * 60:.0f}s"
-        missed = f" · missed {self.missed:,}" if self.missed else ""
-        # A rate over cache hits alone would read 0.0/s.
-        rate = f" · {self.per_second:.1f}/s" if self.done > self.cached else ""
-        return (
-            f"{label}: {self.done:,}{total} · ok {self.ok:,} · failed {self.failed:,}{missed}"
-            f" · cached {self.cached:,}{rate}"
-            f" · concurrency {self.concurrency} ({self.in_flight} in flight){eta}"
-        )
-
-
-class RunAborted(RuntimeError):
-    """A fatal error (bad key, exhausted quota, unknown model) that every further call would repeat."""
 
 
 def replica_key(key: str, request: ChatRequest, occurrences: Counter[str]) -> str:
@@ -111,10 +74,15 @@ async def _run(
     on_flush: Callable[[], None] | None,
     progress: Callable[[Progress], None] | None,
     total: int | None,
+    name: str,
+    usage: Usage,
 ) -> Usage:
-    usage = Usage(client.endpoint, client.usd_per_million_input_tokens, client.usd_per_million_output_tokens)
+    usage.endpoint = client.endpoint
+    usage.usd_per_million_input_tokens = client.usd_per_million_input_tokens
+    usage.usd_per_million_output_tokens = client.usd_per_million_output_tokens
     limiter = limiter_for(client.scope, settings.concurrency)
     use_cache = cache is not None and client.cacheable
+    secrets: tuple[str, ...] = tuple(getattr(client, "secrets", ()))
     started = time.monotonic()
     state = {"done": 0, "ok": 0, "unflushed": 0, "last_flush": started, "last_progress": started}
     seen: set[str] = set()
@@ -124,7 +92,7 @@ async def _run(
     queue: asyncio.Queue[tuple[str, ChatRequest] | None] = asyncio.Queue(
         maxsize=2 * settings.concurrency.max_concurrency
     )
-    aborted: list[ModelCallError] = []
+    rejected: list[EndpointRejected] = []
 
     def flush() -> None:
         if use_cache and cache is not None:
@@ -134,9 +102,9 @@ async def _run(
         state["unflushed"] = 0
         state["last_flush"] = time.monotonic()
 
-    def report(final: bool = False) -> None:
+    def report(force: bool = False) -> None:
         now = time.monotonic()
-        if progress and (final or now - state["last_progress"] >= settings.progress_interval_s):
+        if progress and (force or now - state["last_progress"] >= settings.progress_interval_s):
             state["last_progress"] = now
             progress(
                 Progress(
@@ -152,9 +120,20 @@ async def _run(
                 )
             )
 
+    async def tick() -> None:
+        """Progress while nothing completes, e.g. every call hanging until its timeout."""
+        await asyncio.sleep(first_progress_after_s(settings.progress_interval_s))
+        report(force=True)
+        while True:
+            due = state["last_progress"] + settings.progress_interval_s - time.monotonic()
+            await asyncio.sleep(max(due, 0.01))
+            report()
+
     def record(result: CallResult) -> None:
         state["done"] += 1
         state["ok"] += result.output is not None
+        if result.output is None:
+            usage.failures[result.error_class or ErrorClass.FATAL.value] += 1
         on_result(result)
         state["unflushed"] += 1
         if (
@@ -164,11 +143,20 @@ async def _run(
             flush()
         report()
 
+    def reject(error: ModelCallError) -> None:
+        """The first run-stopping answer: no further call goes out, those in flight are abandoned."""
+        if rejected:
+            return
+        rejected.append(rejection(name, client.endpoint, error))
+        for task in workers:
+            if task is not asyncio.current_task():
+                task.cancel()
+
     async def worker() -> None:
         while (job := await queue.get()) is not None:
             key, request = job
-            if aborted:
-                continue  # a fatal error stopped the run: nothing queued goes out
+            if rejected:
+                continue  # left in `waiting`, recorded as not attempted
             sent = time.perf_counter()
             try:
                 output, attempts = await call_with_retries(
@@ -177,16 +165,15 @@ async def _run(
             except ModelCallError as error:
                 usage.attempts += error.attempts
                 usage.retries += error.attempts - 1
-                if error.stops_run:
-                    aborted.append(error)
-                    continue
+                message = scrub_secrets(error.message, secrets)
                 for item_id in waiting.pop(key):
-                    usage.failures[error.error_class.value] += 1
                     record(
                         CallResult(
-                            item_id, None, error.error_class.value, error.message, None, False, error.attempts
+                            item_id, None, error.error_class.value, message, None, False, error.attempts
                         )
                     )
+                if error.stops_run:
+                    reject(error)
                 continue
             latency_ms = (time.perf_counter() - sent) * 1000
             usage.attempts += attempts
@@ -203,6 +190,7 @@ async def _run(
                 record(CallResult(item_id, output, None, None, latency_ms, False, attempts))
 
     workers = [asyncio.create_task(worker()) for _ in range(settings.concurrency.max_concurrency)]
+    ticker = asyncio.create_task(tick()) if progress else None
     try:
         for page in _pages(items, settings.lookup_batch):
             keys = [replica_key(request_key(client.endpoint, r), r, occurrences) for _, r in page]
@@ -214,29 +202,36 @@ async def _run(
                 if key in hits:
                     usage.cached += 1
                     record(CallResult(item_id, hits[key], cached=True))
+                elif rejected:
+                    record(not_attempted(item_id, rejected[0].message))
                 elif key in waiting:
                     waiting[key].append(item_id)
                 else:
                     waiting[key] = [item_id]
                     await queue.put((key, request))
-                if aborted:
-                    break
-            if aborted:
-                break
-        for _ in workers:
-            await queue.put(None)
-        await asyncio.gather(*workers)
+        if not rejected:
+            for _ in workers:
+                await queue.put(None)
+            # A rejection while the last calls are out cancels the other workers (not an Exception).
+            for outcome in await asyncio.gather(*workers, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    raise outcome
     finally:
-        for task in workers:
+        for task in [*workers, *([ticker] if ticker else [])]:
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*workers, *([ticker] if ticker else []), return_exceptions=True)
+        if rejected:
+            for sharing in waiting.values():
+                for item_id in sharing:
+                    record(not_attempted(item_id, rejected[0].message))
+            waiting.clear()
         flush()
     usage.wall_s = time.monotonic() - started
     usage.concurrency_peak = int(limiter.peak_limit)
     usage.concurrency_cuts = limiter.cuts
-    report(final=True)
-    if aborted:
-        raise RunAborted(f"{client.endpoint}: {aborted[0].message}")
+    report(force=True)
+    if rejected:
+        raise rejected[0]
     return usage
 
 
@@ -250,17 +245,35 @@ def run_requests(
     on_flush: Callable[[], None] | None = None,
     progress: Callable[[Progress], None] | None = None,
     total: int | None = None,
+    name: str | None = None,
+    usage: Usage | None = None,
 ) -> Usage:
     """Every item ends as exactly one result: a response, a cached response or a recorded failure.
 
     `items` may be a generator: prefixes stream through in pages and results leave through `on_result`,
     so memory stays flat however many prefixes there are. `on_flush` is called whenever the cache commits
-    a batch, for the caller to write its own rows at the same cadence.
+    a batch, for the caller to write its own rows at the same cadence. `progress` is called at least every
+    `progress_interval_s`, even while every call hangs. A bad key, an unknown model or an exhausted quota
+    stops the run at its first answer: the items not yet answered are recorded "not attempted", then
+    EndpointRejected is raised with one line naming the endpoint (`name`, e.g. the model version).
+    Pass `usage` to keep the accounting of a run that ends that way.
     """
+    account = usage if usage is not None else Usage(client.endpoint)
 
     async def main() -> Usage:
         try:
-            return await _run(client, items, cache, settings, on_result, on_flush, progress, total)
+            return await _run(
+                client,
+                items,
+                cache,
+                settings,
+                on_result,
+                on_flush,
+                progress,
+                total,
+                name or client.endpoint,
+                account,
+            )
         finally:
             await client.aclose()
 

@@ -79,7 +79,7 @@ class AdaptiveLimiter:
             if waiter.done() and not waiter.cancelled():
                 self.in_flight -= 1  # admitted and cancelled in the same tick: hand the slot back
                 self._wake()
-            else:
+            elif waiter in self._waiters:  # `_wake` may already have dropped it as cancelled
                 self._waiters.remove(waiter)
             raise
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, Field
@@ -17,19 +18,58 @@ from tenacity import (
 )
 
 from deploysim.inference.limiter import AdaptiveLimiter
-from deploysim.inference.types import ErrorClass, ModelCallError
+from deploysim.inference.types import ErrorClass, FailureKind, ModelCallError
 
 T = TypeVar("T")
 
+#: Environment variables a command line sets from its flags (`--attempt-timeout`, `--attempts`).
+ATTEMPT_TIMEOUT_ENV = "DEPLOYSIM_ATTEMPT_TIMEOUT_S"
+MAX_ATTEMPTS_ENV = "DEPLOYSIM_MAX_ATTEMPTS"
+DEFAULT_ATTEMPT_TIMEOUT_S = 120.0
+DEFAULT_MAX_ATTEMPTS = 6
+
 
 class RetryPolicy(BaseModel):
-    max_attempts: int = Field(default=6, ge=1, le=50)
-    attempt_timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=50)
+    attempt_timeout_s: float = Field(default=DEFAULT_ATTEMPT_TIMEOUT_S, gt=0)
     #: Total time one request may spend retrying; a Retry-After beyond it ends the request instead.
     max_retry_time_s: float = Field(default=600.0, gt=0)
     backoff_initial_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
     jitter_s: float = Field(default=1.0, ge=0)
+
+
+def _from_env(
+    environ: Mapping[str, str], name: str, parse: Callable[[str], float], what: str
+) -> float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = parse(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{name} must be {what}, got {raw!r}")
+    return value
+
+
+def resolve_attempt_timeout_s(
+    explicit: float | None = None, environ: Mapping[str, str] | None = None
+) -> float:
+    """The attempt timeout: `explicit` when set, else DEPLOYSIM_ATTEMPT_TIMEOUT_S, else 120 s."""
+    if explicit is not None:
+        return explicit
+    found = _from_env(os.environ if environ is None else environ, ATTEMPT_TIMEOUT_ENV, float, "seconds > 0")
+    return DEFAULT_ATTEMPT_TIMEOUT_S if found is None else float(found)
+
+
+def resolve_max_attempts(explicit: int | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Attempts per request: `explicit` when set, else DEPLOYSIM_MAX_ATTEMPTS, else 6."""
+    if explicit is not None:
+        return explicit
+    found = _from_env(os.environ if environ is None else environ, MAX_ATTEMPTS_ENV, int, "an integer >= 1")
+    return DEFAULT_MAX_ATTEMPTS if found is None else int(found)
 
 
 def _retryable(error: BaseException) -> bool:
@@ -68,10 +108,13 @@ async def call_with_retries(
             try:
                 async with asyncio.timeout(policy.attempt_timeout_s):
                     result = await attempt()
-            except TimeoutError as error:
+            except TimeoutError:
                 raise ModelCallError(
-                    ErrorClass.TRANSIENT, f"attempt timed out after {policy.attempt_timeout_s:g} s"
-                ) from error
+                    ErrorClass.TRANSIENT,
+                    f"{FailureKind.TIMEOUT}: no answer within the attempt timeout of "
+                    f"{policy.attempt_timeout_s:g} s",
+                    kind=FailureKind.TIMEOUT,
+                ) from None
             except ModelCallError as error:
                 slot.overloaded = error.overloaded
                 raise

@@ -2,37 +2,39 @@
 
 Each row is accepted, quarantined with its reason, or excluded (no consent); rows that name no known
 version are unroutable. Only de-identified rows are ever written: the strict tier runs here on every
-accepted conversation, and `redact` (the full tier) on every quarantined excerpt.
+accepted conversation, and `redact` (the full tier) on every quarantined excerpt. Whatever one row holds,
+it is quarantined alone: each row is checked against the contract's limits, and checked again in the exact
+form it is written in, so nothing a later stage reads back can fail it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import duckdb
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from deploysim.core.conversation import Conversation, Message, messages_payload, role_sequence
+from deploysim.core.conversation import (
+    ContractLimits,
+    Conversation,
+    Message,
+    contract_problem,
+    messages_payload,
+    role_sequence,
+    storage_problem,
+)
 from deploysim.core.releases import TrafficWindow
 from deploysim.ingestion.production_log import RawRecord
+from deploysim.ingestion.quarantine import QuarantinedRow, describe_validation_error, quarantine_row
 from deploysim.privacy.placeholders import strict_deidentify_messages
+from deploysim.privacy.rescan import quarantine_residual_pii, residual_reason
 from deploysim.store.tables import replace_partition
-
-EXCERPT_CHARS = 240
-
-
-@dataclass(frozen=True)
-class QuarantinedRow:
-    source: str
-    line_no: int
-    conversation_id: str | None
-    reason: str
-    #: A de-identified, truncated view of the row, so an engineer can see what went wrong.
-    excerpt: str
 
 
 @dataclass
@@ -49,19 +51,12 @@ class WindowIngest:
     #: Served by this window's version, but before its release or after its successor's.
     rows_outside_window: int = 0
     unroutable: list[QuarantinedRow] = field(default_factory=list)
+    #: Where each accepted conversation was read: (source, line), for a row quarantined when written.
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def rows_in_window(self) -> int:
         return len(self.accepted) + len(self.quarantined) + self.excluded_no_consent
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:3]:
-        location = ".".join(str(part) for part in item["loc"]) or "row"
-        parts.append(f"{location}: {item['msg']}")
-    more = len(error.errors()) - 3
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def ingest_window(
@@ -70,31 +65,30 @@ def ingest_window(
     known_versions: set[str],
     redact: Callable[[str], str],
     window: TrafficWindow | None = None,
+    limits: ContractLimits | None = None,
 ) -> WindowIngest:
     """Keep the rows that `version` served within `window` (all of them without one). Rows that name no
-    known version are returned as unroutable; valid rows outside the window are counted, not kept."""
+    known version are returned as unroutable; valid rows outside the window are counted, not kept.
+
+    A row that names its version but cannot be used (nested too deeply, against the contract or its
+    `limits`) is quarantined in that version's window.
+    """
+    limits = limits or ContractLimits()
     result = WindowIngest(version=version)
     seen: dict[str, str] = {}
 
     def quarantine(record: RawRecord, reason: str) -> QuarantinedRow:
-        raw = record.raw_text if record.payload is None else str(record.payload)
-        conversation_id = record.payload.get("conversation_id") if record.payload else None
-        return QuarantinedRow(
-            source=record.source,
-            line_no=record.line_no,
-            conversation_id=str(conversation_id) if conversation_id is not None else None,
-            reason=reason,
-            excerpt=redact((raw or "")[: EXCERPT_CHARS * 2])[:EXCERPT_CHARS],
-        )
+        return quarantine_row(record, reason, redact)
 
     for record in records:
         result.rows_read += 1
         claimed = record.claimed_version
-        if record.parse_error or record.payload is None:
+        if record.payload is None:
             result.unroutable.append(quarantine(record, record.parse_error or "empty row"))
             continue
         if claimed is None:
-            result.unroutable.append(quarantine(record, "model_version is missing or not a string"))
+            reason = record.parse_error or "model_version is missing or not a string"
+            result.unroutable.append(quarantine(record, reason))
             continue
         if claimed not in known_versions:
             result.unroutable.append(
@@ -104,6 +98,9 @@ def ingest_window(
         if claimed != version:
             result.rows_other_windows += 1
             continue
+        if record.parse_error:
+            result.quarantined.append(quarantine(record, record.parse_error))
+            continue
         if json_errors := record.payload.get("_json_errors"):
             result.quarantined.append(quarantine(record, "; ".join(json_errors)))
             continue
@@ -111,6 +108,9 @@ def ingest_window(
             conversation = Conversation.model_validate(record.payload)
         except ValidationError as error:
             result.quarantined.append(quarantine(record, describe_validation_error(error)))
+            continue
+        if (problem := contract_problem(conversation, limits)) is not None:
+            result.quarantined.append(quarantine(record, problem))
             continue
         if conversation.conversation_id in seen:
             result.quarantined.append(
@@ -127,6 +127,7 @@ def ingest_window(
             result.excluded_no_consent += 1
             continue
         result.accepted.append(conversation)
+        result.origins[conversation.conversation_id] = (record.source, record.line_no)
     return result
 
 
@@ -152,8 +153,44 @@ def _quarantine_frame(rows: list[QuarantinedRow], partition_key: str | None) -> 
 
 
 def _reason_family(reason: str) -> str:
-    """Group reasons for metadata: the field path before the first colon."""
-    return reason.split(":", 1)[0][:80]
+    """Group reasons for metadata: the field path before the first colon, or the words before a detail."""
+    return re.split(r"[:(,]", reason, maxsplit=1)[0].strip()[:80]
+
+
+def _stored_row(partition_key: str, conversation: Conversation) -> tuple[dict[str, Any], Counter[str]]:
+    """The row as `conversations` stores it, after the strict tier; raises if it would not read back."""
+    # The strict tier over the whole window; the sample gets the full (NER) tier before any model sees it.
+    result = strict_deidentify_messages(messages_payload(conversation.messages))
+    clean = conversation.model_copy(update={"messages": [Message.model_validate(m) for m in result.messages]})
+    if (problem := storage_problem(clean)) is not None:
+        raise ValueError(problem)
+    messages = json.dumps(messages_payload(clean.messages), allow_nan=False)
+    tools = json.dumps(clean.tools, allow_nan=False) if clean.tools else None
+    # Read back as sampling reads it, so a row written here cannot fail a later stage.
+    Conversation(
+        conversation_id=clean.conversation_id,
+        model_version=clean.model_version,
+        started_at=clean.started_at,
+        surface=clean.surface,
+        locale=clean.locale,
+        consent_model_improvement=True,
+        messages=json.loads(messages),
+        tools=json.loads(tools) if tools else None,
+    )
+    row = {
+        "partition_key": partition_key,
+        "conversation_id": clean.conversation_id,
+        "model_version": clean.model_version,
+        "started_at": clean.started_at,
+        "surface": clean.surface,
+        "locale": clean.locale,
+        "messages": messages,
+        "tools": tools,
+        "n_messages": len(clean.messages),
+        "role_sequence": role_sequence(clean.messages),
+        "pii_entities": sum(result.entity_counts.values()),
+    }
+    return row, result.entity_counts
 
 
 def deidentify_window(
@@ -164,36 +201,47 @@ def deidentify_window(
     known_versions: set[str],
     redact: Callable[[str], str],
     window: TrafficWindow | None = None,
+    limits: ContractLimits | None = None,
+    rescan: Callable[[list[dict]], tuple[list[dict], list[tuple[str, list[str]]]]] | None = (
+        quarantine_residual_pii
+    ),
 ) -> WindowSummary:
-    """Only de-identified rows are ever written; raw text never lands in a table."""
-    ingested = ingest_window(records, served_by, known_versions, redact, window)
-    rows = []
-    totals: Counter[str] = Counter()
-    redacted = 0
+    """Only de-identified rows are ever written; raw text never lands in a table. A row that fails on
+    its way to the table is quarantined alone, and the partition is still written. So is a conversation in
+    which `rescan` (an independent scanner) still finds strict PII after the strict tier: it is
+    quarantined with its entity types, and the rest of the window goes on."""
+    ingested = ingest_window(records, served_by, known_versions, redact, window, limits)
+    stored: list[tuple[Conversation, dict, Counter[str]]] = []
     for conversation in ingested.accepted:
-        # The strict tier over the whole window; the sample gets the full (NER) tier before any model sees it.
-        result = strict_deidentify_messages(messages_payload(conversation.messages))
-        counts = result.entity_counts
-        clean = conversation.model_copy(
-            update={"messages": [Message.model_validate(m) for m in result.messages]}
-        )
+        try:
+            row, counts = _stored_row(partition_key, conversation)
+        except Exception as error:  # whatever one row raises, only that row is set aside
+            source, line_no = ingested.origins[conversation.conversation_id]
+            payload = {
+                "conversation_id": conversation.conversation_id,
+                "messages": messages_payload(conversation.messages),
+            }
+            # A pydantic error quotes its input; only the message of any error may reach the reason.
+            detail = (
+                describe_validation_error(error) if isinstance(error, ValidationError) else redact(str(error))
+            )
+            reason = f"cannot be stored: {type(error).__name__}: {detail}"[:300]
+            ingested.quarantined.append(quarantine_row(RawRecord(source, line_no, payload), reason, redact))
+            continue
+        stored.append((conversation, row, Counter(counts)))
+    residual = dict(rescan([row for _, row, _ in stored])[1]) if rescan and stored else {}
+    rows, kept, totals, redacted = [], [], Counter[str](), 0
+    for conversation, row, counts in stored:
+        if types := residual.get(conversation.conversation_id):
+            source, line_no = ingested.origins[conversation.conversation_id]
+            record = RawRecord(source, line_no, {"conversation_id": conversation.conversation_id})
+            ingested.quarantined.append(quarantine_row(record, residual_reason(types), redact))
+            continue
+        kept.append(conversation)
+        rows.append(row)
         totals.update(counts)
         redacted += bool(counts)
-        rows.append(
-            {
-                "partition_key": partition_key,
-                "conversation_id": clean.conversation_id,
-                "model_version": clean.model_version,
-                "started_at": clean.started_at,
-                "surface": clean.surface,
-                "locale": clean.locale,
-                "messages": json.dumps([m.model_dump(exclude_none=True) for m in clean.messages]),
-                "tools": json.dumps(clean.tools) if clean.tools else None,
-                "n_messages": len(clean.messages),
-                "role_sequence": role_sequence(clean.messages),
-                "pii_entities": sum(counts.values()),
-            }
-        )
+    ingested.accepted = kept
     replace_partition(con, "conversations", partition_key, pd.DataFrame(rows))
     replace_partition(
         con, "quarantine", partition_key, _quarantine_frame(ingested.quarantined, partition_key)

@@ -32,17 +32,20 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
 from deploysim.core.conversation import Conversation, Message
+from deploysim.privacy.allowlist import current_allowlist
 from deploysim.privacy.contextual import contextual_recognizers
 from deploysim.privacy.names import name_recognizers
 from deploysim.privacy.placeholders import (
     DeidentifiedMessages,
     PlaceholderBook,
     message_texts,
+    message_units,
     replace_texts,
     strict_deidentify_messages,
 )
+from deploysim.privacy.plausibility import ContextChecks
 from deploysim.privacy.recognizers import custom_recognizers
-from deploysim.privacy.strict_scan import STRICT_TYPES
+from deploysim.privacy.strict_scan import STRICT_TYPES, card_number_valid
 
 #: Entity types whose leak is never acceptable; the blocking re-scan looks for these.
 STRICT_ENTITIES = STRICT_TYPES
@@ -61,6 +64,25 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 class _OfflineEmailRecognizer(EmailRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text).fqdn != ""
+
+
+def plausible_results(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop what the strict tier would not mask either: emails and IPs that are code where they stand,
+    numbers no card issuer uses, and spans the operator's allow-list matches. Presidio's own patterns are
+    looser than the strict tier's ("::6" is an IPv6 address to them), and the blocking re-scan must not
+    stop a conversation for what de-identification rightly left alone."""
+    if not results:
+        return results
+    checks = ContextChecks(text)
+    allowed = current_allowlist()
+    permitted = allowed.permits(text) if allowed.patterns else lambda start, end: False
+    return [
+        r
+        for r in results
+        if checks.plausible(r.entity_type, r.start, r.end)
+        and (r.entity_type != "CREDIT_CARD" or card_number_valid(re.sub(r"\D", "", text[r.start : r.end])))
+        and not permitted(r.start, r.end)
+    ]
 
 
 def _nlp_configuration(ner: bool) -> dict[str, Any]:
@@ -125,13 +147,14 @@ class Deidentifier:
         self._analysed = _analysis_cache(ner, tuple(self.entities), score_threshold)
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        return self.analyzer.analyze(
+        results = self.analyzer.analyze(
             text,
             language="en",
             entities=self.entities,
             score_threshold=self.score_threshold,
             allow_list=list(ALLOW_LIST),
         )
+        return plausible_results(text, results)
 
     def analyze_many(self, texts: list[str]) -> list[list[RecognizerResult]]:
         """Results per text. A text analysed before is not analysed again: a prefix is de-identified on its
@@ -149,7 +172,10 @@ class Deidentifier:
         for key, results in zip(todo, fresh, strict=True):
             self._analysed[key] = results
         # Copies: the anonymizer adjusts the spans of overlapping results in place.
-        found = [[copy.copy(r) for r in self._analysed[key]] for key in keys]
+        found = [
+            plausible_results(text, [copy.copy(r) for r in self._analysed[key]])
+            for key, text in zip(keys, texts, strict=True)
+        ]
         while len(self._analysed) > ANALYSIS_CACHE_TEXTS:  # oldest first: dicts keep insertion order
             del self._analysed[next(iter(self._analysed))]
         return found
@@ -190,14 +216,15 @@ class Deidentifier:
             strict_deidentify_messages(messages, context)
             for messages, context in zip(conversations, context_texts, strict=True)
         ]
-        texts = [text for s in strict for message in s.messages for text in message_texts(message)]
+        # JSON texts are analysed value by value, so keys are never masked (deploysim.privacy.json_values).
+        texts = [unit for s in strict for message in s.messages for unit in message_units(message)]
         results = iter(self.analyze_many(texts))
         output = []
         for first, context in zip(strict, context_texts, strict=True):
             book = PlaceholderBook()
             book.continue_after(context)
             book.continue_after(text for message in first.messages for text in message_texts(message))
-            # Texts come back in the order they were sent, so each replacement takes the next result.
+            # Units come back in the order they were sent, so each replacement takes the next result.
             cleaned = replace_texts(
                 first.messages, lambda text, b=book: self._pseudonymize(text, next(results), b)
             )

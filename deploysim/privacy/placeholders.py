@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploysim.privacy.json_values import map_units, text_units
 from deploysim.privacy.strict_scan import redact_strict
 
 _PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
@@ -71,18 +72,28 @@ def message_texts(message: dict[str, Any]) -> list[str]:
     return texts
 
 
+def message_units(message: dict[str, Any]) -> list[str]:
+    """What a detector is shown of a message, in order: each text of `message_texts`, or for a JSON
+    text (tool-call arguments, tool outputs) each of its values, never its keys."""
+    return [unit for text in message_texts(message) for unit in text_units(text)]
+
+
 def replace_texts(messages: list[dict[str, Any]], replace: Callable[[str], str]) -> list[dict[str, Any]]:
-    """Apply `replace` to the texts of `message_texts`, in the same order; tool outputs are contents."""
+    """Apply `replace` to the units of `message_units`, in the same order; tool outputs are contents.
+    JSON keys are never passed to `replace`, so they are never masked."""
     cleaned = []
     for message in messages:
         message = dict(message)
         if isinstance(message.get("content"), str):
-            message["content"] = replace(message["content"])
+            message["content"] = map_units(message["content"], replace)
         if message.get("tool_calls"):
             message["tool_calls"] = [
                 {
                     **call,
-                    "function": {**call["function"], "arguments": replace(call["function"]["arguments"])},
+                    "function": {
+                        **call["function"],
+                        "arguments": map_units(call["function"]["arguments"], replace),
+                    },
                 }
                 for call in message["tool_calls"]
             ]

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 
 import regex
 
+from deploysim.privacy.allowlist import AllowList, current_allowlist
+from deploysim.privacy.plausibility import ContextChecks
+
 STRICT_TYPES: tuple[str, ...] = (
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
@@ -129,20 +132,6 @@ def _ipv6_valid(candidate: str) -> bool:
     return sum(1 for part in re.split(r"[:.]", candidate) if part) >= 2
 
 
-# File extensions that look like a top-level domain in "icon@2x.png" or "pkg@latest.tgz".
-_NOT_TLDS = frozenset(
-    {
-        "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "js", "mjs", "cjs", "css",
-        "scss", "ts", "tsx", "jsx", "json", "yaml", "yml", "toml", "txt", "log", "html", "htm", "xml", "pdf",
-        "gz", "tgz", "bz2", "xz", "mp3", "mp4", "wav", "lock",
-    }
-)  # fmt: skip
-
-
-def _email_valid(candidate: str) -> bool:
-    return candidate.rsplit(".", 1)[1].lower() not in _NOT_TLDS
-
-
 # --- patterns -----------------------------------------------------------------------------------------
 # Every pattern is case-sensitive on purpose: "AKIA" and IBAN letters are upper case, and case folding
 # slows the scan down.
@@ -214,9 +203,10 @@ _UK_REST = r"\d{3,4}[ -]?\d{3,4}" + _END
 _PHONE_UK = r"0(?<![\w+(.-]0)[1-9]\d{1,3}[ -]" + _UK_REST
 _PHONE_UK_PAREN = r"\((?<![\w+(.-]\()0[1-9]\d{1,3}\) ?" + _UK_REST
 # No lookbehind: the scan runs left to right, so an address is always found from the start of its
-# local part; the '@' prefilter keeps this pattern away from most texts.
+# local part; the '@' prefilter keeps this pattern away from most texts. The local part may be non-ASCII
+# (RFC 6531): an ASCII-only class would leave "jörg.mü" in front of the placeholder.
 _EMAIL = (
-    r"[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}"
+    r"\w[\w.%+-]{0,63}"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9_-])"
 )
 
@@ -236,7 +226,7 @@ _BRANCHES: list[tuple[str, str, str, _Check, str]] = [
     ("phone_us_1", "PHONE_NUMBER", _PHONE_US_1, None, "digit"),
     ("phone_uk", "PHONE_NUMBER", _PHONE_UK, _uk_phone_valid, "digit"),
     ("phone_uk_paren", "PHONE_NUMBER", _PHONE_UK_PAREN, _uk_phone_valid, "digit"),
-    ("email", "EMAIL_ADDRESS", _EMAIL, _email_valid, "at"),
+    ("email", "EMAIL_ADDRESS", _EMAIL, None, "at"),
     *((f"secret_{name}", "SECRET", source, None, "secret") for name, source in SECRET_PATTERNS.items()),
 ]
 _DISPATCH: dict[str, tuple[str, _Check]] = {
@@ -326,21 +316,38 @@ def _cued_phones(text: str, taken: list[Span]) -> list[Span]:
     return found
 
 
-def find_strict(text: str) -> list[Span]:
-    """Validated strict-type spans, non-overlapping and sorted by start."""
+#: Types whose shape alone is not enough: where they stand decides (deploysim.privacy.plausibility).
+_IN_CONTEXT = frozenset({"EMAIL_ADDRESS", "IP_ADDRESS"})
+
+
+def accepted(text: str, match: re.Match[str], checks: ContextChecks) -> bool:
+    """Whether a candidate of the combined pattern passes its check and, for contact types, its context."""
+    entity, check = _DISPATCH[match.lastgroup]  # type: ignore[index]
+    if check is not None and not check(match.group()):
+        return False
+    return entity not in _IN_CONTEXT or checks.plausible(entity, match.start(), match.end())
+
+
+def find_strict(text: str, allowlist: AllowList | None = None) -> list[Span]:
+    """Validated strict-type spans, non-overlapping and sorted by start; a span the operator's allow-list
+    permits (by default the one in force, see deploysim.privacy.allowlist) is left out."""
     spans: list[Span] = []
     families = _families(text)
     if not families:
         return spans
+    checks = ContextChecks(text)  # finds code regions only if an email candidate asks
     for match in _compiled(families).finditer(text):
         # The empty marker group closes last, so lastgroup names the alternative that matched.
-        entity, check = _DISPATCH[match.lastgroup]  # type: ignore[index]
-        if check is None or check(match.group()):
-            spans.append(Span(entity, match.start(), match.end()))
+        if accepted(text, match, checks):
+            spans.append(Span(_DISPATCH[match.lastgroup][0], match.start(), match.end()))  # type: ignore[index]
     if "digit" in families:
         cued = _cued_phones(text, spans)
         if cued:
             spans = sorted(spans + cued, key=lambda span: span.start)
+    allowed = current_allowlist() if allowlist is None else allowlist
+    if allowed.patterns and spans:
+        permitted = allowed.permits(text)
+        spans = [span for span in spans if not permitted(span.start, span.end)]
     return spans
 
 

@@ -123,6 +123,10 @@ def build_gate(
         )
         unknown = EvaluatorEvidence(validated=False, validation="no validation recorded")
         categories.append(apply_audit_rule(judged, evidence.get(test.category, unknown), policy))
+    (attempted,) = con.execute(
+        "SELECT count(*) FROM regenerations WHERE partition_key = ? AND arm = ?",
+        [partition_key, Arm.CANDIDATE],
+    ).fetchone()
     answered, paired = con.execute(
         """
         SELECT count(*) FILTER (WHERE c.status = 'ok'),
@@ -143,7 +147,7 @@ def build_gate(
             [partition_key, Arm.PRIOR],
         ).fetchall()
     ]
-    coverage = judge_coverage(answered, paired, uncovered, policy)
+    coverage = judge_coverage(attempted, answered, paired, uncovered, policy)
     surface_rates = [
         SurfaceRate(
             category=row["category"],

@@ -14,7 +14,7 @@ from deploysim.stats.forecasts import fold_error, smoothed_rate
 from deploysim.stats.intervals import wilson
 from deploysim.stats.rates import PER, ChangeTest
 
-_SEVERITY = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2}
+_SEVERITY = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.BLOCK: 2, Verdict.ERROR: 3}
 
 
 class EvaluatorEvidence(BaseModel):
@@ -85,8 +85,10 @@ class SurfaceRate(BaseModel):
 
 
 class Coverage(BaseModel):
-    """How much of the candidate's traffic the prior control could replay."""
+    """How many sampled prefixes the candidate answered, and how many of those the prior control did."""
 
+    #: Sampled prefixes sent to the candidate (None in gates stored before this was recorded).
+    candidate_attempted: int | None = None
     candidate_answered: int
     paired: int
     uncovered_surfaces: list[str]
@@ -116,10 +118,22 @@ class ReleaseGate(BaseModel):
 
 
 def judge_coverage(
-    candidate_answered: int, paired: int, uncovered_surfaces: list[str], policy: GatePolicy
+    candidate_attempted: int,
+    candidate_answered: int,
+    paired: int,
+    uncovered_surfaces: list[str],
+    policy: GatePolicy,
 ) -> Coverage:
     share = paired / candidate_answered if candidate_answered else 0.0
-    if share < policy.min_control_coverage:
+    success = candidate_answered / candidate_attempted if candidate_attempted else 0.0
+    if candidate_answered == 0 or success < policy.min_candidate_success:
+        verdict = Verdict.ERROR
+        reason = (
+            f"the simulation is incomplete: the candidate answered {candidate_answered} of "
+            f"{candidate_attempted} sampled prefixes ({success:.0%} < {policy.min_candidate_success:.0%}); "
+            "see regenerations.error_message, fix the endpoint and rerun"
+        )
+    elif share < policy.min_control_coverage:
         verdict = Verdict.WARN
         reason = (
             f"the prior control answered {paired} of the candidate's {candidate_answered} prefixes "
@@ -129,6 +143,7 @@ def judge_coverage(
     else:
         verdict, reason = Verdict.PASS, f"the prior control answered {share:.0%} of the candidate's prefixes"
     return Coverage(
+        candidate_attempted=candidate_attempted,
         candidate_answered=candidate_answered,
         paired=paired,
         uncovered_surfaces=uncovered_surfaces,

@@ -13,6 +13,8 @@ class Verdict(StrEnum):
     PASS = "pass"
     WARN = "warn"
     BLOCK = "block"
+    #: The simulation is incomplete (the candidate answered too few prefixes): there is nothing to judge.
+    ERROR = "error"
 
 
 class Thresholds(BaseModel):
@@ -42,6 +44,9 @@ class GatePolicy(BaseModel):
     min_paired_prefixes: int = Field(ge=1)
     #: Share of the candidate's answered prefixes the prior control must also answer to vouch for them.
     min_control_coverage: float = Field(ge=0.0, le=1.0)
+    #: Share of the sampled prefixes the candidate must answer, or the verdict is ERROR: a gate never
+    #: passes, or even warns, on missing answers.
+    min_candidate_success: float = Field(default=0.8, ge=0.0, le=1.0)
     #: Judge significance on Benjamini-Hochberg adjusted p-values across the gate's categories.
     benjamini_hochberg: bool = False
     default: Thresholds

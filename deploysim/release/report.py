@@ -36,6 +36,8 @@ def _forecast(forecast: Forecast | None) -> str:
 def headline(gate: ReleaseGate) -> str:
     """One sentence: the verdict and why."""
     who = f"{gate.candidate} against its prior {gate.prior}"
+    if gate.coverage.verdict == Verdict.ERROR:  # nothing else can be judged on missing answers
+        return f"**ERROR** for {who}: {gate.coverage.reason}."
     reasons = [f"{c.category}: {c.reason}" for c in gate.categories if c.verdict != Verdict.PASS]
     if gate.coverage.verdict != Verdict.PASS:
         reasons.append(gate.coverage.reason)

@@ -11,14 +11,19 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
-from deploysim.core.arms import SIMULATED, Arm
+from deploysim.core.arms import Arm
 from deploysim.inference.backends import SamplingParams
 from deploysim.inference.cache import ResponseCache
 from deploysim.inference.endpoint import Endpoint
-from deploysim.inference.engine import CallResult, Progress, run_requests
-from deploysim.inference.types import ChatRequest, ErrorClass
+from deploysim.inference.engine import Progress, run_requests
+from deploysim.inference.rejection import record_not_attempted, rejection
+from deploysim.inference.types import CallResult, ChatRequest, EndpointRejected, ErrorClass, ModelCallError
+from deploysim.inference.usage import Usage
 from deploysim.privacy.placeholders import DeidentifiedMessages
+from deploysim.simulation.completeness import Completeness, regeneration_completeness
 from deploysim.store.tables import columns_of, replace_partition
+
+__all__ = ["ArmSummary", "Completeness", "regenerate", "regeneration_completeness", "usage_frame"]
 
 #: Redacts a batch of responses (content and tool-call arguments) given their de-identified prefixes,
 #: numbering new placeholders after the prefix's, and reports what it masked.
@@ -185,31 +190,29 @@ def regenerate(
     killed run, rerun, sends only the calls that never completed. Every response is redacted before it
     lands: archive responses are recorded production data, and grading every arm on equally
     de-identified text keeps the comparison fair.
+
+    An endpoint that rejects the run (bad key, unknown model) stops it: its unanswered prefixes, and
+    every prefix of the arms after it, are recorded "not attempted", the accounting is written, and
+    then EndpointRejected is raised.
     """
     total = count_prefixes(con, partition_key)
     cache = ResponseCache(con, journal_dir)
     con.execute("DELETE FROM regenerations WHERE partition_key = ?", [partition_key])
     summaries = []
+    rejected: EndpointRejected | None = None
     try:
         for arm, endpoint in arms.items():
             writer = RegenerationWriter(con, partition_key, arm, endpoint.name, redact)
             report = (lambda p, name=arm: progress(name, p)) if progress else None
-            client = endpoint.client()
-            usage = run_requests(
-                client,
-                iter_requests(con, partition_key, endpoint.sampling),
-                cache=cache,
-                settings=endpoint.settings,
-                on_result=writer.add,
-                on_flush=writer.flush,
-                progress=report,
-                total=total,
-            )
+            requests = iter_requests(con, partition_key, endpoint.sampling)
+            usage, stopped = _run_arm(endpoint, requests, cache, writer, report, total, rejected)
+            rejected = rejected or stopped
+            writer.flush()
             summaries.append(
                 ArmSummary(
                     arm=arm,
                     model_version=endpoint.name,
-                    endpoint=client.endpoint,
+                    endpoint=usage.endpoint,
                     prefixes=writer.rows,
                     ok=writer.ok,
                     failed=dict(usage.failures),
@@ -219,7 +222,59 @@ def regenerate(
     finally:
         cache.close()
     replace_partition(con, "model_usage", partition_key, usage_frame(partition_key, summaries))
+    if rejected is not None:
+        raise rejected
     return summaries
+
+
+def _run_arm(
+    endpoint: Endpoint,
+    requests: Iterator[tuple[str, ChatRequest]],
+    cache: ResponseCache,
+    writer: RegenerationWriter,
+    report: Callable[[Progress], None] | None,
+    total: int,
+    earlier: EndpointRejected | None,
+) -> tuple[Usage, EndpointRejected | None]:
+    """One arm through the engine; without a call when an earlier arm was rejected or no client builds."""
+    address = endpoint.backend.address
+
+    def skip(reason: str) -> Usage:
+        return record_not_attempted(
+            requests,
+            reason,
+            writer.add,
+            address,
+            on_flush=writer.flush,
+            batch_size=endpoint.settings.batch_size,
+        )
+
+    if earlier is not None:
+        return skip(earlier.message), None
+    try:
+        client = endpoint.client()
+    except ModelCallError as error:
+        if not error.stops_run:
+            raise
+        rejected = rejection(endpoint.name, address, error)
+        return skip(rejected.message), rejected
+    usage = Usage(address)
+    try:
+        usage = run_requests(
+            client,
+            requests,
+            cache=cache,
+            settings=endpoint.settings,
+            on_result=writer.add,
+            on_flush=writer.flush,
+            progress=report,
+            total=total,
+            name=endpoint.name,
+            usage=usage,
+        )
+    except EndpointRejected as rejected:
+        return usage, rejected
+    return usage, None
 
 
 def usage_frame(partition_key: str, summaries: list[ArmSummary]) -> pd.DataFrame:
@@ -248,35 +303,3 @@ def usage_frame(partition_key: str, summaries: list[ArmSummary]) -> pd.DataFrame
             for s in summaries
         ]
     )
-
-
-class Completeness(BaseModel):
-    prefixes: int
-    missing_results: int
-    duplicated_results: int
-
-    @property
-    def complete(self) -> bool:
-        return self.prefixes > 0 and self.missing_results == 0 and self.duplicated_results == 0
-
-
-def regeneration_completeness(
-    con: duckdb.DuckDBPyConnection, partition_key: str, arms: tuple[Arm, ...] = SIMULATED
-) -> Completeness:
-    """Every sampled prefix must have exactly one result (response or recorded failure) in every arm."""
-    prefixes, missing, duplicated = con.execute(
-        """
-        WITH expected AS (
-            SELECT p.conversation_id, a.arm FROM prefixes p, (SELECT unnest($2) AS arm) a
-            WHERE p.partition_key = $1
-        ), got AS (
-            SELECT conversation_id, arm, count(*) AS n FROM regenerations
-            WHERE partition_key = $1 GROUP BY ALL
-        )
-        SELECT (SELECT count(*) FROM prefixes WHERE partition_key = $1),
-               (SELECT count(*) FROM expected LEFT JOIN got USING (conversation_id, arm) WHERE got.n IS NULL),
-               (SELECT count(*) FROM got WHERE n > 1)
-        """,
-        [partition_key, [str(arm) for arm in arms]],
-    ).fetchone()
-    return Completeness(prefixes=prefixes, missing_results=missing, duplicated_results=duplicated)

@@ -11,7 +11,8 @@ from deploysim.inference.cache import ResponseCache
 from deploysim.inference.client import ModelClient
 from deploysim.inference.endpoint import Endpoint
 from deploysim.inference.engine import CallResult, run_requests
-from deploysim.inference.types import ChatRequest, ErrorClass, ModelCallError, ModelOutput
+from deploysim.inference.secrets import scrub_secrets
+from deploysim.inference.types import ChatRequest, ErrorClass, FailureKind, ModelCallError, ModelOutput
 from deploysim.inference.usage import Usage
 from evaluators.judge.rubrics import Rubric
 from evaluators.judge.verdict import parse_verdict, response_format
@@ -54,13 +55,17 @@ class _VerdictClient:
         self.cacheable = inner.cacheable
         self.usd_per_million_input_tokens = inner.usd_per_million_input_tokens
         self.usd_per_million_output_tokens = inner.usd_per_million_output_tokens
+        self.secrets: tuple[str, ...] = tuple(getattr(inner, "secrets", ()))
 
     async def generate(self, request: ChatRequest) -> ModelOutput:
         output = await self._inner.generate(request)
         try:
             parse_verdict(output.content)
         except ValueError as error:
-            raise ModelCallError(ErrorClass.TRANSIENT, f"malformed judge output: {error}") from error
+            message = scrub_secrets(
+                f"{FailureKind.MALFORMED_RESPONSE}: malformed judge output: {error}", self.secrets
+            )
+            raise ModelCallError(ErrorClass.TRANSIENT, message, kind=FailureKind.MALFORMED_RESPONSE) from None
         return output
 
     async def aclose(self) -> None:
@@ -124,6 +129,7 @@ class JudgeEvaluator:
             cache=runtime.cache,
             settings=runtime.endpoint.settings,
             on_result=lambda result: results.__setitem__(result.item_id, result),
+            name=runtime.endpoint.name,
         )
         runtime.usage.append(usage)
         grades = []
@@ -135,7 +141,7 @@ class JudgeEvaluator:
                         item_id=item.item_id,
                         category=self.rubric.category,
                         label=None,
-                        error=f"{result.error_class}: {result.error_message}",
+                        error=scrub_secrets(f"{result.error_class}: {result.error_message}"),
                     )
                 )
                 continue

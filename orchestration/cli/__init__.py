@@ -6,16 +6,40 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from deploysim.inference.types import EndpointRejected
 from orchestration.cli import audit
+from orchestration.cli.exit_codes import ExitCode
 from orchestration.cli.runs import apply_overrides, backfill, run
 from orchestration.cli.tools import build_archive, examples, print_gate, score, validate_evaluators
 from orchestration.settings import DATA_DIR, VAR_DIR
 
 
+def _bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number within [low, high], with one clear line otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside [{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="deploysim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="deploysim",
+        description=__doc__,
+        epilog="Exit codes: 0 pass or warn (or done), 1 the gate blocked, 2 usage or data error, "
+        "3 the simulation is incomplete.",
+    )
+    parser.add_argument("--debug", action="store_true", help="print tracebacks instead of one-line errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_run_flags(command: argparse.ArgumentParser, sample_size: int, awareness_size: int) -> None:
@@ -50,6 +74,16 @@ def main(argv: list[str] | None = None) -> int:
             help="a pending candidate's window: its prior's traffic over the last N days (default: all since "
             "the prior's release)",
         )
+        command.add_argument(
+            "--attempt-timeout",
+            type=_bounded(float, 0.1, 3600.0),
+            help="seconds one model call may take before it is retried (DEPLOYSIM_ATTEMPT_TIMEOUT_S)",
+        )
+        command.add_argument(
+            "--attempts",
+            type=_bounded(int, 1, 50),
+            help="attempts per model call, retries included (DEPLOYSIM_MAX_ATTEMPTS)",
+        )
         command.add_argument("--quiet", action="store_true", help="only warnings from the runs")
 
     run_command = commands.add_parser("run", help="simulate and gate a candidate on your own data")
@@ -66,13 +100,27 @@ def main(argv: list[str] | None = None) -> int:
         "build-archive", help="key recorded responses by de-identified prefix hash, for an archive backend"
     )
     archive_command.add_argument(
-        "recorded", help='JSONL of {"messages": [prefix], "tools": [...], "response": {...}}'
+        "recorded",
+        nargs="+",
+        help='JSONL or JSONL.gz files of {"messages": [prefix], "tools": [...], "response": {...}}; bad '
+        "lines are left out, listed with their line and reason in OUT.quarantine.jsonl",
     )
     archive_command.add_argument("--out", required=True, help="archive file to write (.jsonl.gz)")
     score_command = commands.add_parser(
-        "score", help="grade existing responses (the last assistant turn of each conversation)"
+        "score",
+        help="grade existing responses (the last assistant turn of each conversation)",
+        description="Grade the last assistant turn of each conversation. Input: a file or a folder of "
+        "production-log files (.jsonl, .ndjson, .json: JSON Lines or one array of objects; each also .gz; "
+        ".parquet) or CSV (.csv, .csv.gz): a header row, one conversation per row, required columns "
+        "conversation_id and messages (a JSON array of chat messages), optional model_version, started_at, "
+        "surface, locale, consent_model_improvement and tools (JSON); absent ones default to model_version "
+        "and surface 'unknown'. Other files in a folder are listed as skipped. Bad rows and repeated "
+        "conversation_ids go to OUTPUT.quarantine.jsonl. Exit codes: 0 done, 2 bad arguments or an input "
+        "that cannot be read.",
     )
-    score_command.add_argument("--input", required=True, help="JSONL, JSONL.gz or Parquet file or folder")
+    score_command.add_argument(
+        "--input", required=True, help="log or CSV file, or a folder of them (see the description)"
+    )
     score_command.add_argument(
         "--evaluators", required=True, help="comma-separated evaluator names (see validate-evaluators)"
     )
@@ -111,6 +159,28 @@ def main(argv: list[str] | None = None) -> int:
     serve_command.add_argument("--base-url", default="http://127.0.0.1:8765/v1")
 
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("deploysim: interrupted; completed model calls are cached, rerun to resume", file=sys.stderr)
+        return ExitCode.INCOMPLETE
+    except EndpointRejected as error:  # already one line naming the endpoint and what to check
+        if args.debug:
+            raise
+        print(f"deploysim: {error}", file=sys.stderr)
+        return ExitCode.INCOMPLETE if args.command in ("run", "demo") else ExitCode.USAGE
+    except Exception as error:
+        if args.debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(
+            f"deploysim: {type(error).__name__}: {message} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return ExitCode.INCOMPLETE if args.command in ("run", "demo") else ExitCode.USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "demo"):
         if args.command == "demo":
             os.environ.setdefault("DEPLOYSIM_LOG", str(DATA_DIR / "sample" / "production_log.jsonl.gz"))
@@ -132,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         apply_overrides(args)
         return audit.export(args) if args.audit_command == "export" else audit.import_(args)
     if args.command == "build-archive":
-        return build_archive(Path(args.recorded), Path(args.out))
+        return build_archive([Path(p) for p in args.recorded], Path(args.out))
     if args.command == "serve-local":
         from deploysim.inference.local_server import serve_smollm2
 

@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from deploysim.release.preflight import preflight
+from orchestration.cli.exit_codes import ExitCode
+from orchestration.cli.reports import failure_summary, print_quarantine
 from orchestration.cli.tools import print_gate
 from orchestration.settings import PROJECT_ROOT, VAR_DIR, from_environment
 
@@ -17,6 +20,14 @@ _DAGSTER_YAML = """\
 # Written by deploysim; replace this file to configure the instance yourself (e.g. Postgres storage).
 telemetry:
   enabled: false
+# The daemon fails runs stuck in STARTING or CANCELING; runs whose process died while STARTED are failed by
+# deploysim itself (orchestration/run_health.py) before a schedule or `deploysim run` looks at them.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 60
 concurrency:
   runs:
     # Backfilled versions run several at once; their DuckDB connections take turns (a `.lock` beside
@@ -46,64 +57,68 @@ def apply_overrides(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value:
             os.environ[variable] = str(Path(value).resolve())
-    if getattr(args, "window_days", None) is not None:
-        os.environ["DEPLOYSIM_WINDOW_DAYS"] = str(args.window_days)
+    for flag, variable in (
+        ("window_days", "DEPLOYSIM_WINDOW_DAYS"),
+        ("attempt_timeout", "DEPLOYSIM_ATTEMPT_TIMEOUT_S"),
+        ("attempts", "DEPLOYSIM_MAX_ATTEMPTS"),
+    ):
+        if getattr(args, flag, None) is not None:
+            os.environ[variable] = str(getattr(args, flag))
 
 
 def run(args: argparse.Namespace) -> int:
     apply_overrides(args)
+    settings = from_environment()
+    check = preflight(
+        registry_path=settings.release_registry,
+        policy_path=settings.gate_policy,
+        log_path=settings.production_log,
+        candidate=args.candidate,
+        history=args.history,
+    )
+    for warning in check.warnings:
+        print(f"[deploysim] warning: {warning}", file=sys.stderr)
+    if not check.ok:
+        for problem in check.problems:
+            print(f"deploysim: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    assert check.registry is not None and check.candidate is not None
+    registry, candidate, versions = check.registry, check.candidate, check.versions
     home = prepare_instance_home()
     started = time.monotonic()
 
     import dagster as dg
 
-    from deploysim.core.releases import load_registry
     from orchestration.definitions import build_defs
     from orchestration.partitions import model_versions_partitions_def
-    from orchestration.settings import from_environment
+    from orchestration.run_health import fail_orphaned_runs, run_tags
 
-    settings = from_environment()
     defs = build_defs(settings)
-    registry = load_registry(settings.release_registry)
-    for rejected in registry.rejected:
-        print(
-            f"registry entry {rejected.index} ({rejected.version}) skipped: {rejected.reason}",
-            file=sys.stderr,
-        )
-    candidate = args.candidate or (registry.candidates[-1] if registry.candidates else None)
-    if candidate is None:
-        print(
-            "the registry has no candidate (a release with released_at: null); pass --candidate",
-            file=sys.stderr,
-        )
-        return 2
-    order = registry.simulated_versions
-    if candidate not in order:
-        print(f"{candidate!r} is not a simulated release (it needs a prior_version)", file=sys.stderr)
-        return 2
-    versions = order[: order.index(candidate) + 1] if args.history else [candidate]
-
     instance = dg.DagsterInstance.get()
+    for run_id in fail_orphaned_runs(instance):
+        print(f"[deploysim] run {run_id} had lost its process; marked failed", file=sys.stderr)
     partitions_name = model_versions_partitions_def.name
+    order = registry.simulated_versions
     known = set(instance.get_dynamic_partitions(partitions_name))
     instance.add_dynamic_partitions(partitions_name, [v for v in order if v not in known])
     print(f"[deploysim] registered {len(order)} model-version partitions in {home}")
 
     print("[deploysim] validating the evaluators against human labels ...", flush=True)
     log_level = {"loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}}}
+    tags = run_tags(instance)
     validation = defs.resolve_job_def("evaluator_validation_job").execute_in_process(
-        instance=instance, run_config=log_level, raise_on_error=False
+        instance=instance, run_config=log_level, raise_on_error=False, tags=tags
     )
     if not validation.success:
-        print(f"[deploysim] evaluator validation run {validation.run_id} failed", file=sys.stderr)
-        return 1
+        print(f"deploysim: evaluator validation failed: {failure_summary(validation)}", file=sys.stderr)
+        return ExitCode.INCOMPLETE
     job = defs.resolve_job_def("deployment_simulation_job")
     run_config = {
         "ops": {
             "conversation_sample": {"config": {"sample_size": args.sample_size, "seed": args.seed}},
             "eval_awareness_report": {"config": {"sample_size": args.awareness_size, "seed": args.seed}},
         },
-        "loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}},
+        **log_level,
     }
     gateway = defs.resources["model_gateway"]
     with gateway.serving([registry.get(v) for v in versions]):
@@ -114,14 +129,20 @@ def run(args: argparse.Namespace) -> int:
             )
             step_started = time.monotonic()
             result = job.execute_in_process(
-                partition_key=version, instance=instance, run_config=run_config, raise_on_error=False
+                partition_key=version,
+                instance=instance,
+                run_config=run_config,
+                raise_on_error=False,
+                tags=tags,
             )
+            print_quarantine(settings.duckdb_path, version)
             if not result.success:
                 print(
-                    f"[deploysim] run {result.run_id} for {version} failed; see `dagster dev`",
+                    f"deploysim: the run for {version} did not finish: {failure_summary(result)} "
+                    f"(run {result.run_id}; details in `make ui`)",
                     file=sys.stderr,
                 )
-                return 1
+                return ExitCode.INCOMPLETE
             print(f"[deploysim] {version} done in {time.monotonic() - step_started:.0f}s", flush=True)
     print()
     status = print_gate(candidate)
@@ -153,7 +174,7 @@ def backfill(args: argparse.Namespace) -> int:
     simulated = registry.simulated_versions
     if args.versions and args.last:
         print("[deploysim] give --versions or a range (--from/--to), not both", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if args.versions:
         versions = [v for v in args.versions.split(",") if v]
     elif args.first or args.last:
@@ -161,14 +182,14 @@ def backfill(args: argparse.Namespace) -> int:
             versions = registry.versions_between(args.first or simulated[0], args.last or simulated[-1])
         except (KeyError, ValueError) as error:
             print(f"[deploysim] {error.args[0]}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
     else:
         # History: every released version that has a prior, for the backtest's calibration.
         versions = [v for v in simulated if not registry.get(v).is_candidate]
     unknown = [v for v in versions if v not in simulated]
     if unknown or not versions:
         print(f"not simulated releases: {unknown}; known: {', '.join(simulated)}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     instance = dg.DagsterInstance.get()
     known = set(instance.get_dynamic_partitions(model_versions_partitions_def.name))
     instance.add_dynamic_partitions(
@@ -216,8 +237,10 @@ def refresh_gates(versions: list[str]) -> int:
         )
         if not result.success:
             print(
-                f"[deploysim] refreshing the gate of {version} failed (run {result.run_id})", file=sys.stderr
+                f"deploysim: refreshing the gate of {version} failed: {failure_summary(result)} "
+                f"(run {result.run_id})",
+                file=sys.stderr,
             )
-            return 1
+            return ExitCode.INCOMPLETE
         status = max(status, print_gate(version, headline_only=True))
     return status

@@ -11,7 +11,7 @@ from deploysim.inference.endpoint import Endpoint
 from deploysim.inference.engine import EngineSettings
 from deploysim.inference.limiter import ConcurrencyBounds
 from deploysim.inference.local_server import serve_smollm2
-from deploysim.inference.retry import RetryPolicy
+from deploysim.inference.retry import RetryPolicy, resolve_attempt_timeout_s, resolve_max_attempts
 
 
 class ModelGatewayResource(dg.ConfigurableResource):
@@ -19,13 +19,21 @@ class ModelGatewayResource(dg.ConfigurableResource):
 
     Each release's base_url, model and sampling come from the registry; its API key is read from the
     environment variable the registry names, when the client is built, and is never logged or stored.
+    The attempt timeout and count default to the environment (DEPLOYSIM_ATTEMPT_TIMEOUT_S,
+    DEPLOYSIM_MAX_ATTEMPTS), which the command line sets from `--attempt-timeout` and `--attempts`.
     """
 
     min_concurrency: int = Field(default=1, ge=1)
     max_concurrency: int = Field(default=64, ge=1, description="Upper bound of the adaptive in-flight limit.")
     initial_concurrency: int = Field(default=8, ge=1)
-    max_attempts: int = Field(default=6, ge=1)
-    attempt_timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="Attempts per request; unset: $DEPLOYSIM_MAX_ATTEMPTS, else 6."
+    )
+    attempt_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds one attempt may take; unset: $DEPLOYSIM_ATTEMPT_TIMEOUT_S, else 120.",
+    )
     max_retry_time_s: float = Field(default=600.0, gt=0, description="Retry budget of one request.")
     backoff_initial_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
@@ -44,9 +52,10 @@ class ModelGatewayResource(dg.ConfigurableResource):
                 max_concurrency=ceiling,
                 initial_concurrency=min(max(self.initial_concurrency, floor), ceiling),
             ),
+            # Read when an endpoint is built, so a command line's flags reach runs it starts in process.
             retry=RetryPolicy(
-                max_attempts=self.max_attempts,
-                attempt_timeout_s=self.attempt_timeout_s,
+                max_attempts=resolve_max_attempts(self.max_attempts),
+                attempt_timeout_s=resolve_attempt_timeout_s(self.attempt_timeout_s),
                 max_retry_time_s=self.max_retry_time_s,
                 backoff_initial_s=self.backoff_initial_s,
                 backoff_max_s=self.backoff_max_s,

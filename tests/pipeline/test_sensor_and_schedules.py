@@ -1,5 +1,10 @@
 """The release sensor and the nightly schedules, evaluated against a real (test) Dagster instance."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -10,6 +15,7 @@ from deploysim.release.watch import WatchCursor
 from orchestration.resources import ReleaseRegistryResource
 from orchestration.schedules import nightly_candidate_schedule, nightly_refresh_schedule
 from orchestration.sensors import release_registry_sensor
+from tests.support.paths import REPO
 from tests.support.tiny_world import build
 
 
@@ -92,3 +98,36 @@ def test_nightly_schedules_split_released_and_pending_and_never_overlap_a_runnin
         )
         skipped = nightly_candidate_schedule(_schedule_context(instance, resource))
         assert isinstance(skipped, dg.SkipReason) and "(1 still running)" in skipped.skip_message
+
+
+def test_a_killed_run_is_failed_and_its_candidate_scheduled_again(tmp_path, monkeypatch):
+    _, resource = _registry(tmp_path)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    child = subprocess.Popen([sys.executable, "-m", "tests.support.sleeping_run_child", "cand"], cwd=REPO)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                if started:
+                    break
+                time.sleep(0.2)
+            [run] = started
+            skipped = nightly_candidate_schedule(_schedule_context(instance, resource))
+            assert isinstance(skipped, dg.SkipReason), "a live run must not be started again"
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+            assert instance.get_run_by_id(run.run_id).status is dg.DagsterRunStatus.STARTED
+
+            requests = nightly_candidate_schedule(_schedule_context(instance, resource))
+            assert [r.partition_key for r in requests] == ["cand"]
+            assert instance.get_run_by_id(run.run_id).status is dg.DagsterRunStatus.FAILURE
+            failure = instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+            ).records[0]
+            assert f"pid {child.pid}" in failure.event_log_entry.dagster_event.message
+    finally:
+        child.kill()
+        child.wait()

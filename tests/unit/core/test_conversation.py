@@ -3,7 +3,7 @@ from datetime import UTC
 import pytest
 from pydantic import ValidationError
 
-from deploysim.core.conversation import Conversation, role_sequence
+from deploysim.core.conversation import ContractLimits, Conversation, contract_problem, role_sequence
 from tests.support.builders import conversation
 
 
@@ -79,3 +79,47 @@ def test_missing_consent_flag_is_an_error_not_a_default():
     del row["consent_model_improvement"]
     with pytest.raises(ValidationError, match="consent_model_improvement"):
         Conversation.model_validate(row)
+
+
+@pytest.mark.parametrize(
+    ("started_at", "problem"),
+    [
+        ("2024-02-01T10:00:00Z", None),
+        ("2000-01-01T00:00:00Z", None),
+        ("2100-12-31T23:59:59Z", None),
+        ("1999-12-31T23:59:59Z", "started_at: year 1999 is outside the accepted 2000..2100"),
+        ("0001-01-01T00:00:00+05:00", "started_at: year 1 is outside the accepted 2000..2100"),
+        ("9999-12-31T23:59:59-05:00", "started_at: year 9999 is outside the accepted 2000..2100"),
+    ],
+)
+def test_started_at_must_lie_within_the_accepted_years(started_at, problem):
+    parsed = Conversation.model_validate(conversation("c1", "v1", "hi", "ok", started_at=started_at))
+    assert contract_problem(parsed, ContractLimits()) == problem
+
+
+def test_text_and_conversation_size_limits_name_the_sizes():
+    long_text = Conversation.model_validate(conversation("c1", "v1", "x" * 100_001, "ok"))
+    assert contract_problem(long_text, ContractLimits()) == (
+        "messages.0: a text of 100,001 characters exceeds the 100,000 limit"
+    )
+    row = conversation("c1", "v1", "x" * 90_000, "y" * 90_000)
+    row["messages"] += [{"role": "user", "content": "z" * 30_000}, {"role": "assistant", "content": "ok"}]
+    large = Conversation.model_validate(row)
+    assert contract_problem(large, ContractLimits()) == (
+        "too large for de-identification (210,002 characters > 200,000)"
+    )
+    assert contract_problem(large, ContractLimits(max_conversation_chars=250_000)) is None
+
+
+def test_text_that_cannot_be_stored_is_a_contract_problem():
+    surrogate = Conversation.model_validate(conversation("c1", "v1", "bad \ud800", "ok"))
+    assert contract_problem(surrogate, ContractLimits()) == (
+        "messages.0: not valid Unicode (lone surrogate U+D800)"
+    )
+    nan_tools = Conversation.model_validate(conversation("c1", "v1", "hi", "ok", tools=[{"x": float("inf")}]))
+    assert contract_problem(nan_tools, ContractLimits()).startswith("tools: not valid JSON")
+
+
+def test_limits_must_be_consistent():
+    with pytest.raises(ValueError, match="inconsistent"):
+        ContractLimits(min_year=2100, max_year=2000)

@@ -1,12 +1,23 @@
+import asyncio
+import time
+
 import duckdb
 import pytest
 
 from deploysim.inference.backends import FakeBackend
 from deploysim.inference.cache import ResponseCache
-from deploysim.inference.engine import EngineSettings, RunAborted, run_requests
+from deploysim.inference.engine import EngineSettings, run_requests
 from deploysim.inference.fake_client import FakeClient
+from deploysim.inference.progress import first_progress_after_s
 from deploysim.inference.retry import RetryPolicy
-from deploysim.inference.types import ChatRequest, ErrorClass, ModelCallError
+from deploysim.inference.types import (
+    ChatRequest,
+    EndpointRejected,
+    ErrorClass,
+    FailureKind,
+    ModelCallError,
+    rejection_message,
+)
 from tests.support.engine import fake_client, fixed_settings
 
 
@@ -62,16 +73,72 @@ def test_cache_key_covers_sampling_parameters():
     assert client.calls == 2
 
 
-def test_fatal_error_stops_the_run_with_one_clear_message():
-    class BadKey(FakeClient):
-        async def generate(self, request):
-            self.calls += 1
-            raise ModelCallError(ErrorClass.FATAL, "AuthenticationError: invalid api key", stops_run=True)
+class _BadKey(FakeClient):
+    async def generate(self, request):
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        raise ModelCallError(
+            ErrorClass.FATAL,
+            "auth rejected: AuthenticationError: invalid api key",
+            stops_run=True,
+            kind=FailureKind.AUTH,
+            rejection="rejected the key (401): check MY_KEY",
+        )
 
-    client = BadKey(FakeBackend())
-    with pytest.raises(RunAborted, match="invalid api key"):
-        run_requests(client, _items(200), cache=None, settings=_fixed(4), on_result=lambda r: None)
-    assert client.calls < 20
+
+def test_fatal_error_stops_the_run_and_every_item_is_recorded_first():
+    client = _BadKey(FakeBackend())
+    results = []
+    with pytest.raises(EndpointRejected) as raised:
+        run_requests(client, _items(200), cache=None, settings=_fixed(1), on_result=results.append, name="v9")
+    assert client.calls == 1
+    assert raised.value.message == "the endpoint for v9 rejected the key (401): check MY_KEY"
+    assert raised.value.endpoint == "fake:fake" and raised.value.__cause__ is None
+    assert sorted(r.item_id for r in results) == sorted(f"c{i}" for i in range(200))
+    assert results[0].error_message == "auth rejected: AuthenticationError: invalid api key"
+    assert {r.error_message for r in results[1:]} == {f"not attempted: {raised.value.message}"}
+
+
+def test_after_a_rejection_cached_answers_are_still_served():
+    con = duckdb.connect()
+    cache = ResponseCache(con)
+    run_requests(fake_client(), _items(3), cache=cache, settings=_fixed(1), on_result=lambda r: None)
+    client = _BadKey(FakeBackend())
+    results = {}
+    with pytest.raises(EndpointRejected):
+        run_requests(
+            client,
+            _items(6),
+            cache=cache,
+            settings=_fixed(1),
+            on_result=lambda r: results.__setitem__(r.item_id, r),
+        )
+    assert client.calls == 1
+    assert all(results[f"c{i}"].cached and results[f"c{i}"].output for i in range(3))
+    assert [results[f"c{i}"].error_class for i in range(3, 6)] == ["fatal", "not_attempted", "not_attempted"]
+
+
+def test_progress_is_reported_every_interval_while_calls_hang():
+    lines: list[tuple[float, str]] = []
+    started = time.monotonic()
+    run_requests(
+        fake_client(delay_s=1.3),
+        _items(2),
+        cache=None,
+        settings=fixed_settings(2, progress_interval_s=0.25),
+        on_result=lambda r: None,
+        progress=lambda p: lines.append((time.monotonic() - started, p.line("cand"))),
+        total=2,
+    )
+    waiting = [(at, line) for at, line in lines if line.startswith("cand: 0/2")]
+    assert len(waiting) >= 3 and waiting[0][0] < 0.6
+    assert all("(2 in flight)" in line and "elapsed" in line for _, line in waiting)
+    assert lines[-1][1].startswith("cand: 2/2 (100.0%) · ok 2")
+
+
+def test_the_first_progress_line_comes_within_ten_seconds_whatever_the_interval():
+    assert first_progress_after_s(EngineSettings().progress_interval_s) <= 10
+    assert first_progress_after_s(600) <= 10 and first_progress_after_s(0.5) == 0.5
 
 
 def test_duplicate_item_ids_are_refused():
@@ -83,3 +150,15 @@ def test_duplicate_item_ids_are_refused():
             settings=_fixed(1),
             on_result=lambda r: None,
         )
+
+
+def test_the_rejection_line_is_found_behind_wrappers():
+    rejected = EndpointRejected("the endpoint for v9 rejected the key (401): check MY_KEY", endpoint="e")
+    try:
+        try:
+            raise rejected
+        except EndpointRejected as error:
+            raise RuntimeError("step failed") from error
+    except RuntimeError as wrapper:
+        assert rejection_message(wrapper) == rejected.message
+    assert rejection_message(RuntimeError("unrelated")) is None

@@ -101,3 +101,22 @@ def test_one_limiter_per_endpoint_key_and_model():
 def test_bounds_must_be_ordered():
     with pytest.raises(ValueError, match="min_concurrency"):
         ConcurrencyBounds(min_concurrency=10, max_concurrency=2)
+
+
+def test_cancelling_a_holder_and_its_waiters_together_leaves_the_limiter_clean():
+    """As when a run is stopped: the holder's release may drop the cancelled waiters before they resume."""
+    limiter = _limiter(lo=1, hi=1, start=1)
+
+    async def run():
+        tasks = [asyncio.create_task(_call(limiter, hold=0.05))]
+        await asyncio.sleep(0)
+        tasks += [asyncio.create_task(_call(limiter)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+        await asyncio.wait_for(_call(limiter), timeout=1)
+
+    asyncio.run(run())
+    assert limiter.in_flight == 0 and not limiter._waiters

