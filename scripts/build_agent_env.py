@@ -1,6 +1,6 @@
 """Build the bundled airline environment snapshot that the simulated agent tools read, reproducibly.
 
-    python scripts/build_agent_env.py --shared ../shared/data --out data/sample/agent
+    python scripts/build_agent_env.py --shared ../shared/data --out data/agent
 
 Writes ``airline_env.json.gz`` (users, reservations, flights), the data set's ``LICENSE`` and
 ``SOURCE.txt``, and ``NOTICE.md``. The same inputs always give byte-identical outputs.
@@ -68,7 +68,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=Path("data/sample/agent"))
+    parser.add_argument("--out", type=Path, default=Path("data/agent"))
     args = parser.parse_args()
     counts = build(args.shared, args.out)
     print(

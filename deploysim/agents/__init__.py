@@ -12,4 +12,4 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The bundled airline environment, built by scripts/build_agent_env.py.
-BUNDLED_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "sample" / "agent" / "airline_env.json.gz"
+BUNDLED_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "agent" / "airline_env.json.gz"
